@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Environment for the offline rehearsal toolchain (scripts/toolchain.sh, scripts/services.sh).
+#   source scripts/env.sh        exports the variables into the current shell
+#   bash scripts/env.sh          prints them as `export K=V` lines (eval "$(bash scripts/env.sh)")
+# Every path can be overridden by setting the variable before sourcing.
+
+# Built binaries and their stamps; outside the repository so clones share it.
+export CQ_TOOLCHAIN_DIR="${CQ_TOOLCHAIN_DIR:-${HOME}/.cache/cq-release-toolchain}"
+# Persistent service data (registry blobs, BuildKit cache, dockerd data-root): kept between
+# runs so rebuilds are warm.
+export CQ_DATA_DIR="${CQ_DATA_DIR:-${HOME}/.cache/cq-release-data}"
+# Sockets, PID files and logs of the services this project starts. Short, because a unix
+# socket path must fit in 108 bytes.
+export CQ_RUN_DIR="${CQ_RUN_DIR:-/run/cq-rehearsal}"
+export CQ_REGISTRY="${CQ_REGISTRY:-127.0.0.1:5000}"
+export CQ_S3_ADDR="${CQ_S3_ADDR:-127.0.0.1:9000}"
+# Debian's docker client; the one usually first on PATH is a different build.
+export CQ_DOCKER="${CQ_DOCKER:-/usr/bin/docker}"
+
+export PULUMI_HOME="${PULUMI_HOME:-${HOME}/.pulumi}"
+export BUILDX_CONFIG="${BUILDX_CONFIG:-${CQ_TOOLCHAIN_DIR}/buildx}"
+export BUILDKIT_HOST="${BUILDKIT_HOST:-unix://${CQ_RUN_DIR}/buildkitd.sock}"
+export DOCKER_HOST="${DOCKER_HOST:-unix://${CQ_RUN_DIR}/docker.sock}"
+# Offline: never look for CLI updates, never download plugins the local stack does not use.
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+# Lets buildx (inside docker-build) skip pinging a Docker daemon.
+export DOCKER_BUILDKIT=1
+
+case ":${PATH}:" in
+*":${CQ_TOOLCHAIN_DIR}/bin:"*) ;;
+*) export PATH="${CQ_TOOLCHAIN_DIR}/bin:${PATH}" ;;
+esac
+
+CQ_ENV_VARS=(CQ_TOOLCHAIN_DIR CQ_DATA_DIR CQ_RUN_DIR CQ_REGISTRY CQ_S3_ADDR CQ_DOCKER
+	PULUMI_HOME BUILDX_CONFIG BUILDKIT_HOST DOCKER_HOST PULUMI_SKIP_UPDATE_CHECK
+	PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION DOCKER_BUILDKIT PATH)
+
+# Executed rather than sourced: print the environment for eval or a CI env file.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+	set -euo pipefail
+	for cq_var in "${CQ_ENV_VARS[@]}"; do
+		printf 'export %s=%q\n' "${cq_var}" "${!cq_var}"
+	done
+fi
+unset CQ_ENV_VARS

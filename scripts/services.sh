@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Starts/stops the rehearsal services on 127.0.0.1, each recorded by PID in ${CQ_RUN_DIR}:
+#   registry   Debian's docker-registry (distribution 2.8) on ${CQ_REGISTRY}
+#   buildkitd  BuildKit on unix://${CQ_RUN_DIR}/buildkitd.sock (the buildx builder `local`)
+#   dockerd    Docker Engine on unix://${CQ_RUN_DIR}/docker.sock, own data-root/exec-root
+#   s3         gofakes3 (in-memory) on ${CQ_S3_ADDR}
+# Usage: bash scripts/services.sh start|stop|status [service...]
+# `start` is idempotent: a service already running from here is left alone, and one already
+# answering on its address but started by someone else is used, never stopped.
+# `stop` stops only the processes whose PID (and start time) this script recorded.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/env.sh
+source "${ROOT}/scripts/env.sh"
+
+BIN="${CQ_TOOLCHAIN_DIR}/bin"
+ETC="${CQ_TOOLCHAIN_DIR}/etc"
+ALL_SERVICES=(registry s3 buildkitd dockerd)
+# Seconds to wait for a service to answer after start, and to exit after SIGTERM.
+READY_TIMEOUT="${CQ_READY_TIMEOUT:-60}"
+STOP_TIMEOUT="${CQ_STOP_TIMEOUT:-30}"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+pidfile() { printf '%s/%s.pid' "${CQ_RUN_DIR}" "$1"; }
+logfile() { printf '%s/%s.log' "${CQ_RUN_DIR}" "$1"; }
+
+# Start time of a process (clock ticks since boot), so a recycled PID is never mistaken for ours.
+proc_start() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+
+# our_pid NAME: prints the recorded PID if that process is still the one we started.
+our_pid() {
+	local file pid start
+	file="$(pidfile "$1")"
+	[[ -f "${file}" ]] || return 1
+	read -r pid start <"${file}" || return 1
+	[[ -n "${pid}" && "$(proc_start "${pid}")" == "${start}" ]] || return 1
+	printf '%s' "${pid}"
+}
+
+host_of() { printf '%s' "${1%:*}"; }
+port_of() { printf '%s' "${1##*:}"; }
+
+# ready NAME: true when the service answers on its address.
+ready() {
+	case "$1" in
+	registry) curl -fsS -o /dev/null --max-time 2 "http://${CQ_REGISTRY}/v2/" ;;
+	s3) curl -sS -o /dev/null --max-time 2 "http://${CQ_S3_ADDR}/" ;;
+	buildkitd) "${BIN}/buildctl" --addr "${BUILDKIT_HOST}" --timeout 2 debug workers >/dev/null 2>&1 ;;
+	dockerd) "${CQ_DOCKER}" -H "${DOCKER_HOST}" version >/dev/null 2>&1 ;;
+	*) die "unknown service: $1" ;;
+	esac
+}
+
+# command_for NAME: the argv that runs the service in the foreground.
+command_for() {
+	case "$1" in
+	registry) printf '%s\n' /usr/bin/docker-registry serve "${ETC}/registry.yml" ;;
+	s3) printf '%s\n' "${BIN}/gofakes3" -backend memory -host "${CQ_S3_ADDR}" -quiet ;;
+	buildkitd) printf '%s\n' "${BIN}/buildkitd" --config "${ETC}/buildkitd.toml" ;;
+	dockerd)
+		# shellcheck disable=SC2086 # CQ_DOCKERD_FLAGS is a space-separated list of extra flags
+		printf '%s\n' /usr/sbin/dockerd \
+			--host "${DOCKER_HOST}" \
+			--data-root "${CQ_DATA_DIR}/docker" \
+			--exec-root "${CQ_RUN_DIR}/docker-exec" \
+			--pidfile "${CQ_RUN_DIR}/dockerd.self.pid" \
+			--insecure-registry "${CQ_REGISTRY}" \
+			--ip 127.0.0.1 \
+			${CQ_DOCKERD_FLAGS:-}
+		;;
+	*) die "unknown service: $1" ;;
+	esac
+}
+
+# Refuse to listen anywhere but loopback: these services have no authentication.
+check_loopback() {
+	local addr
+	for addr in "${CQ_REGISTRY}" "${CQ_S3_ADDR}"; do
+		[[ "$(host_of "${addr}")" == 127.* ]] || die "address ${addr} is not on 127.0.0.0/8"
+	done
+	[[ "${BUILDKIT_HOST}" == unix://* ]] || die "BUILDKIT_HOST=${BUILDKIT_HOST} must be a unix:// socket"
+	[[ "${DOCKER_HOST}" == unix://* ]] || die "DOCKER_HOST=${DOCKER_HOST} must be a unix:// socket"
+}
+
+start_one() {
+	local name="$1" pid argv=() i
+	if pid="$(our_pid "${name}")"; then
+		log "${name}: already running (pid ${pid})"
+		return
+	fi
+	rm -f "$(pidfile "${name}")"
+	if ready "${name}"; then
+		log "${name}: already answering, started elsewhere; using it and leaving it alone"
+		return
+	fi
+	mapfile -t argv < <(command_for "${name}")
+	[[ -x "${argv[0]}" ]] || die "${name}: ${argv[0]} not found; run scripts/toolchain.sh first"
+	# Each service in its own session, so it outlives this script and gets no terminal signals.
+	setsid "${argv[@]}" >>"$(logfile "${name}")" 2>&1 </dev/null &
+	pid=$!
+	printf '%s %s\n' "${pid}" "$(proc_start "${pid}")" >"$(pidfile "${name}")"
+	for ((i = 0; i < READY_TIMEOUT * 4; i++)); do
+		if ready "${name}"; then
+			log "${name}: ready (pid ${pid}, $((i / 4))s)"
+			return
+		fi
+		if ! kill -0 "${pid}" 2>/dev/null; then
+			rm -f "$(pidfile "${name}")"
+			tail -n 20 "$(logfile "${name}")" >&2 || true
+			die "${name}: exited during start; log: $(logfile "${name}")"
+		fi
+		sleep 0.25
+	done
+	tail -n 20 "$(logfile "${name}")" >&2 || true
+	die "${name}: not ready after ${READY_TIMEOUT}s (pid ${pid} left running; 'stop' ends it); log: $(logfile "${name}")"
+}
+
+stop_one() {
+	local name="$1" pid i
+	if ! pid="$(our_pid "${name}")"; then
+		rm -f "$(pidfile "${name}")"
+		log "${name}: not running from here"
+		return
+	fi
+	kill -TERM "${pid}"
+	for ((i = 0; i < STOP_TIMEOUT * 4; i++)); do
+		[[ "$(proc_start "${pid}")" == "" ]] && break
+		sleep 0.25
+	done
+	if [[ -n "$(proc_start "${pid}")" ]]; then
+		log "${name}: still running after ${STOP_TIMEOUT}s, sending SIGKILL to ${pid}"
+		kill -KILL "${pid}" 2>/dev/null || true
+	fi
+	rm -f "$(pidfile "${name}")"
+	log "${name}: stopped (pid ${pid})"
+}
+
+status_one() {
+	local name="$1" pid
+	if pid="$(our_pid "${name}")"; then
+		if ready "${name}"; then
+			printf '%-10s running (pid %s)\n' "${name}" "${pid}"
+		else
+			printf '%-10s started (pid %s) but not answering\n' "${name}" "${pid}"
+		fi
+	elif ready "${name}"; then
+		printf '%-10s answering, not started here\n' "${name}"
+	else
+		printf '%-10s stopped\n' "${name}"
+		return 1
+	fi
+}
+
+main() {
+	local action="${1:-}" services=() name rc=0
+	shift || true
+	if (($#)); then services=("$@"); else services=("${ALL_SERVICES[@]}"); fi
+	for name in "${services[@]}"; do
+		case " ${ALL_SERVICES[*]} " in
+		*" ${name} "*) ;;
+		*) die "unknown service '${name}' (known: ${ALL_SERVICES[*]})" ;;
+		esac
+	done
+	case "${action}" in
+	start)
+		check_loopback
+		mkdir -p "${CQ_RUN_DIR}" "${CQ_DATA_DIR}"
+		chmod 0700 "${CQ_RUN_DIR}"
+		for name in "${services[@]}"; do start_one "${name}"; done
+		;;
+	stop)
+		# Reverse order: dockerd and buildkitd may be talking to the registry.
+		for ((rc = ${#services[@]} - 1; rc >= 0; rc--)); do stop_one "${services[rc]}"; done
+		rc=0
+		;;
+	status)
+		for name in "${services[@]}"; do status_one "${name}" || rc=1; done
+		;;
+	*) die "usage: $0 start|stop|status [${ALL_SERVICES[*]}]" ;;
+	esac
+	return "${rc}"
+}
+
+main "$@"
