@@ -1,0 +1,74 @@
+// Prints the GitHub Release body for a release from `pulumi stack output --json`.
+//
+//   pulumi stack output --json --stack prod > outputs.json
+//   npx ts-node scripts/release-notes.ts --version v1.2.3 --repository owner/name \
+//     --outputs outputs.json [--released-versions '["v1.2.2"]'] [--notes-file generated.md]
+//
+// `--outputs -` (the default) reads the JSON from stdin. Exit status 1 with a message naming the
+// bad key on any invalid input, so the workflow never publishes a half-filled Release.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { previousRelease, ReleaseNotesError, renderReleaseNotes } from "../lib/releaseNotes";
+
+const USAGE =
+  "usage: release-notes --version vX.Y.Z --repository owner/name [--outputs FILE|-] " +
+  "[--previous-tag TAG | --released-versions JSON] [--notes-file FILE] [--server-url URL]";
+
+function readJson(what: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ReleaseNotesError(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function main(argv: string[]): string {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      version: { type: "string" },
+      repository: { type: "string" },
+      outputs: { type: "string", default: "-" },
+      "previous-tag": { type: "string" },
+      "released-versions": { type: "string" },
+      "notes-file": { type: "string" },
+      "server-url": { type: "string" },
+    },
+    strict: true,
+  });
+  if (values.version === undefined || values.repository === undefined) {
+    throw new ReleaseNotesError(`--version and --repository are required\n${USAGE}`);
+  }
+  const source = values.outputs === "-" ? 0 : values.outputs;
+  const outputs = readJson(`stack outputs (${values.outputs})`, readFileSync(source ?? 0, "utf8"));
+
+  let previousTag = values["previous-tag"];
+  if (previousTag === undefined && values["released-versions"] !== undefined) {
+    const released = readJson("--released-versions", values["released-versions"]);
+    if (!Array.isArray(released) || !released.every((t) => typeof t === "string")) {
+      throw new ReleaseNotesError(
+        `--released-versions must be a JSON array of tags, got ${values["released-versions"]}`,
+      );
+    }
+    previousTag = previousRelease(values.version, released as string[]);
+  }
+  const generatedNotes =
+    values["notes-file"] === undefined ? undefined : readFileSync(values["notes-file"], "utf8");
+
+  return renderReleaseNotes({
+    outputs,
+    version: values.version,
+    repository: values.repository,
+    previousTag,
+    generatedNotes,
+    serverUrl: values["server-url"],
+  });
+}
+
+try {
+  process.stdout.write(main(process.argv.slice(2)));
+} catch (err) {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`release-notes: ${message}\n`);
+  process.exitCode = 1;
+}
