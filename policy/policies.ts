@@ -37,8 +37,11 @@ export const REGISTRY_WRITE_ROLES = [
 /** Registries images may be pushed to when the pack is given no `allowedRegistries` config. */
 export const DEFAULT_ALLOWED_REGISTRIES = ["gcr.io/", "ghcr.io/", "127.0.0.1:5000/"];
 
-/** The immutable per-commit tag every pushed repository must carry: `<version>-<7 hex>`. */
-export const SHA_TAG_RE = /-[0-9a-f]{7}$/;
+/**
+ * The immutable per-commit tag every pushed repository must carry: `<version>-<7 hex>`, optionally
+ * followed by a platform suffix (`v1.2.3-abc1234-arm64`, the per-platform images an Index joins).
+ */
+export const SHA_TAG_RE = /-[0-9a-f]{7}(?:-[a-z0-9]+)?$/;
 
 // ---------------------------------------------------------------------------------------------
 // Pure helpers (tested directly)
@@ -300,6 +303,15 @@ interface PushedRefs {
   refs: string[];
 }
 
+/** Registry cache destinations (`cacheTo: [{registry: {ref}}]`) of a docker-build Image. */
+export function cacheRefs(props: Record<string, unknown>): string[] {
+  const cacheTo = maybeUnknown(props, "cacheTo");
+  if (!Array.isArray(cacheTo)) return [];
+  return cacheTo
+    .map((c: { registry?: { ref?: unknown } }) => c?.registry?.ref)
+    .filter((r): r is string => typeof r === "string");
+}
+
 /** Tags a docker-build Image or Index pushes, or `undefined` when it does not push. */
 export function pushedRefs(type: string, props: Record<string, unknown>): string[] | undefined {
   if (type === T.image) {
@@ -338,7 +350,8 @@ export const imagesPushToAllowedRegistries: ResourceValidationPolicy = {
     const refs = pushedRefs(args.type, args.props);
     if (refs === undefined) return;
     const allowed = args.getConfig<RegistriesConfig>().allowedRegistries ?? DEFAULT_ALLOWED_REGISTRIES;
-    for (const ref of refs) {
+    // A registry cache export pushes layers too, so it must stay in our registries as well.
+    for (const ref of [...refs, ...(args.type === T.image ? cacheRefs(args.props) : [])]) {
       if (!isAllowedRegistry(ref, allowed)) {
         report(`'${args.name}' pushes ${ref}, outside the allowed registries ${JSON.stringify(allowed)}.`);
       }

@@ -404,6 +404,23 @@ describe("images-push-to-allowed-registries", () => {
     ],
     ["fails a pushed image without tags", image({ push: true }), [/has no tags/]],
     [
+      "passes per-platform sha tags with an arch suffix",
+      image({ push: true, tags: ["ghcr.io/acme/cq-source-s3:v1.2.3-abc1234-arm64"] }),
+      [],
+    ],
+    [
+      "fails a registry cache export to a foreign registry",
+      image({
+        push: true,
+        tags: ["ghcr.io/acme/cq-source-s3:v1.2.3-abc1234-amd64"],
+        cacheTo: [
+          { registry: { ref: "docker.io/evil/cache:buildcache-amd64" } },
+          { gha: { scope: "amd64" } },
+        ],
+      }),
+      [/pushes docker.io\/evil\/cache:buildcache-amd64, outside/],
+    ],
+    [
       "treats a registry export as a push",
       image({ push: false, exports: [{ registry: { oci: true } }], tags: ["docker.io/x/y:v1-abc1234"] }),
       [/outside/],
