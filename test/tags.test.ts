@@ -1,0 +1,190 @@
+import * as assert from "node:assert/strict";
+
+import {
+  deriveReleaseTags,
+  deriveTags,
+  gcrRepository,
+  ghcrRepository,
+  imageRepositories,
+  taggedRefs,
+} from "../lib/tags";
+
+const SHA = "abc1234def5678901234567890abcdef12345678";
+
+describe("tags: derivation table", () => {
+  // [what, version, commit, releasedVersions, expected tags]
+  const rows: [string, string, string, string[], string[]][] = [
+    ["stable, first release", "v1.2.3", SHA, [], ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"]],
+    [
+      "stable, newest (its own tag listed)",
+      "v1.2.3",
+      SHA,
+      ["v1.0.0", "v1.2.2", "v1.2.3"],
+      ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"],
+    ],
+    ["stable without v", "1.2.3", SHA, ["v1.2.3"], ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"]],
+    [
+      "older patch line: no latest",
+      "v1.1.9",
+      SHA,
+      ["v1.1.8", "v1.2.0", "v1.1.9"],
+      ["v1.1.9-abc1234", "v1.1.9", "v1.1"],
+    ],
+    [
+      "older patch of the same line: neither moves",
+      "v1.2.1",
+      SHA,
+      ["v1.2.2", "v1.2.1"],
+      ["v1.2.1-abc1234", "v1.2.1"],
+    ],
+    ["newer major exists", "v1.9.0", SHA, ["v2.0.0"], ["v1.9.0-abc1234", "v1.9.0", "v1.9"]],
+    ["re-run of an old release", "v1.0.0", SHA, ["v1.0.0", "v1.0.1", "v1.1.0"], ["v1.0.0-abc1234", "v1.0.0"]],
+    [
+      "newer pre-release does not block latest",
+      "v1.2.4",
+      SHA,
+      ["v1.2.3", "v1.3.0-rc.1"],
+      ["v1.2.4-abc1234", "v1.2.4", "v1.2", "latest"],
+    ],
+    [
+      "non-semver tags are ignored",
+      "v1.2.4",
+      SHA,
+      ["v1.2.3", "v-test", "vnext", "v9"],
+      ["v1.2.4-abc1234", "v1.2.4", "v1.2", "latest"],
+    ],
+    ["released list without prefix", "v1.2.4", SHA, ["1.3.0"], ["v1.2.4-abc1234", "v1.2.4", "v1.2"]],
+    ["pre-release gets only exact tags", "v1.2.3-rc.1", SHA, [], ["v1.2.3-rc.1-abc1234", "v1.2.3-rc.1"]],
+    ["pre-release without v", "2.0.0-beta.2", SHA, ["v1.0.0"], ["v2.0.0-beta.2-abc1234", "v2.0.0-beta.2"]],
+    [
+      "build metadata: + becomes _",
+      "v1.2.3+build.5",
+      SHA,
+      [],
+      ["v1.2.3_build.5-abc1234", "v1.2.3_build.5", "v1.2", "latest"],
+    ],
+    [
+      "build metadata ranks equal to the same version",
+      "v1.2.3+build.6",
+      SHA,
+      ["v1.2.3+build.5"],
+      ["v1.2.3_build.6-abc1234", "v1.2.3_build.6", "v1.2", "latest"],
+    ],
+    [
+      "pre-release with build metadata",
+      "v1.2.3-rc.1+exp",
+      SHA,
+      [],
+      ["v1.2.3-rc.1_exp-abc1234", "v1.2.3-rc.1_exp"],
+    ],
+    [
+      "uppercase sha is lowercased",
+      "v1.2.3",
+      SHA.toUpperCase(),
+      [],
+      ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"],
+    ],
+    ["short sha of exactly 7", "v1.2.3", "ABC1234", [], ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"]],
+    ["sha of 12 is cut to 7", "v0.1.0", "0123456789ab", [], ["v0.1.0-0123456", "v0.1.0", "v0.1", "latest"]],
+    ["zero major is still stable", "v0.0.1", SHA, ["v0.0.0"], ["v0.0.1-abc1234", "v0.0.1", "v0.0", "latest"]],
+    [
+      "double-digit minor compares numerically",
+      "v1.10.0",
+      SHA,
+      ["v1.9.9"],
+      ["v1.10.0-abc1234", "v1.10.0", "v1.10", "latest"],
+    ],
+    [
+      "v1.9.9 after v1.10.0 does not take latest",
+      "v1.9.9",
+      SHA,
+      ["v1.10.0"],
+      ["v1.9.9-abc1234", "v1.9.9", "v1.9"],
+    ],
+  ];
+  for (const [what, version, commit, released, want] of rows) {
+    it(`${what}: ${version} → ${want.join(", ")}`, () => {
+      assert.deepEqual(deriveTags({ version, commit, releasedVersions: released }), want);
+    });
+  }
+
+  it("uses a custom prefix for exact and minor tags", () => {
+    assert.deepEqual(deriveTags({ version: "rel1.2.3", commit: SHA, releasedVersions: [], prefix: "rel" }), [
+      "rel1.2.3-abc1234",
+      "rel1.2.3",
+      "rel1.2",
+      "latest",
+    ]);
+  });
+
+  it("labels each tag with a stable role", () => {
+    assert.deepEqual(
+      deriveReleaseTags({ version: "v1.2.3", commit: SHA, releasedVersions: [] }).map((t) => t.role),
+      ["sha", "version", "minor", "latest"],
+    );
+  });
+});
+
+describe("tags: invalid input is a clear error", () => {
+  const bad: [string, string, string][] = [
+    ["v1.2", SHA, 'version "v1.2" is not a semantic version (e.g. v1.2.3)'],
+    ["latest", SHA, 'version "latest" is not a semantic version (e.g. v1.2.3)'],
+    ["v01.2.3", SHA, 'version "v01.2.3" is not a semantic version (e.g. v1.2.3)'],
+    ["vv1.2.3", SHA, 'version "vv1.2.3" is not a semantic version (e.g. v1.2.3)'],
+    ["", SHA, 'version "" is not a semantic version (e.g. v1.2.3)'],
+    ["v1.2.3", "xyz1234", 'commit "xyz1234" is not a hex sha of 7-40 characters'],
+    ["v1.2.3", "abc123", 'commit "abc123" is not a hex sha of 7-40 characters'],
+    ["v1.2.3", `${SHA}0`, `commit "${SHA}0" is not a hex sha of 7-40 characters`],
+    ["v1.2.3", "", 'commit "" is not a hex sha of 7-40 characters'],
+  ];
+  for (const [version, commit, message] of bad) {
+    it(`rejects version ${JSON.stringify(version)} / commit ${JSON.stringify(commit)}`, () => {
+      assert.throws(() => deriveTags({ version, commit, releasedVersions: [] }), { message });
+    });
+  }
+});
+
+describe("tags: repositories and refs", () => {
+  it("lists enabled registries, gcr first, ghcr owner lowercased", () => {
+    assert.deepEqual(
+      imageRepositories({
+        gcr: true,
+        ghcr: true,
+        gcpProject: "p-123456",
+        githubOwner: "Example-Org",
+        imageName: "cq-source-s3",
+        localRegistry: "127.0.0.1:5000",
+      }),
+      [
+        { key: "gcr", address: "gcr.io", repository: "gcr.io/p-123456/cq-source-s3" },
+        { key: "ghcr", address: "ghcr.io", repository: "ghcr.io/example-org/cq-source-s3" },
+        { key: "local", address: "127.0.0.1:5000", repository: "127.0.0.1:5000/cq-source-s3" },
+      ],
+    );
+  });
+  it("lists only the local registry for the local stack", () => {
+    assert.deepEqual(
+      imageRepositories({
+        gcr: false,
+        ghcr: false,
+        githubOwner: "o",
+        imageName: "x",
+        localRegistry: "127.0.0.1:5000",
+      }).map((r) => r.key),
+      ["local"],
+    );
+  });
+  it("refuses gcr without a project", () => {
+    assert.throws(() => imageRepositories({ gcr: true, ghcr: false, githubOwner: "o", imageName: "x" }), {
+      message: "gcr is enabled but gcpProject is not set",
+    });
+  });
+  it("applies every tag to every repository", () => {
+    assert.deepEqual(taggedRefs([gcrRepository("p", "i"), ghcrRepository("O", "i")], ["v1", "latest"]), [
+      "gcr.io/p/i:v1",
+      "gcr.io/p/i:latest",
+      "ghcr.io/o/i:v1",
+      "ghcr.io/o/i:latest",
+    ]);
+  });
+});
