@@ -182,6 +182,35 @@ export function previousRelease(version: string, releasedVersions: readonly stri
   return best;
 }
 
+/** Facts the release workflow needs besides the body (printed by `release-notes.ts --print-meta`). */
+export interface ReleaseMeta {
+  /** The release before this one (compare link, generated notes range), or "" for the first. */
+  readonly previousTag: string;
+  /** Marks the GitHub Release as a pre-release. */
+  readonly prerelease: boolean;
+  /**
+   * Marks the GitHub Release as "Latest": a stable release higher than every released stable tag,
+   * so a backport (v1.1.9 after v1.2.0) does not move it backwards — the same rule as `latest`.
+   */
+  readonly latest: boolean;
+}
+
+/** {@link ReleaseMeta} of `version` given every other existing release tag. */
+export function releaseMeta(version: string, releasedVersions: readonly string[]): ReleaseMeta {
+  const prerelease = isPrerelease(version);
+  const newer = releasedVersions.some((tag) => {
+    const parsed = semver.parse(tag);
+    return (
+      parsed !== null && tag.startsWith("v") && parsed.prerelease.length === 0 && semver.gt(parsed, version)
+    );
+  });
+  return {
+    previousTag: previousRelease(version, releasedVersions) ?? "",
+    prerelease,
+    latest: !prerelease && !newer,
+  };
+}
+
 /** Certificate identity of a keyless signature made by the release workflow at `version`. */
 export function signingIdentity(serverUrl: string, repository: string, version: string): string {
   return `${serverUrl}/${repository}/${RELEASE_WORKFLOW_PATH}@refs/tags/${version}`;

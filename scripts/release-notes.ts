@@ -4,15 +4,18 @@
 //   npx ts-node scripts/release-notes.ts --version v1.2.3 --repository owner/name \
 //     --outputs outputs.json [--released-versions '["v1.2.2"]'] [--notes-file generated.md]
 //
+// `--print-meta` instead prints {"previousTag","prerelease","latest"} as JSON for the workflow
+// (needs only --version and --released-versions).
 // `--outputs -` (the default) reads the JSON from stdin. Exit status 1 with a message naming the
 // bad key on any invalid input, so the workflow never publishes a half-filled Release.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { previousRelease, ReleaseNotesError, renderReleaseNotes } from "../lib/releaseNotes";
+import { previousRelease, releaseMeta, ReleaseNotesError, renderReleaseNotes } from "../lib/releaseNotes";
 
 const USAGE =
   "usage: release-notes --version vX.Y.Z --repository owner/name [--outputs FILE|-] " +
-  "[--previous-tag TAG | --released-versions JSON] [--notes-file FILE] [--server-url URL]";
+  "[--previous-tag TAG | --released-versions JSON] [--notes-file FILE] [--server-url URL]\n" +
+  "       release-notes --print-meta --version vX.Y.Z --released-versions JSON";
 
 function readJson(what: string, text: string): unknown {
   try {
@@ -33,9 +36,24 @@ function main(argv: string[]): string {
       "released-versions": { type: "string" },
       "notes-file": { type: "string" },
       "server-url": { type: "string" },
+      "print-meta": { type: "boolean", default: false },
     },
     strict: true,
   });
+  let released: string[] | undefined;
+  if (values["released-versions"] !== undefined) {
+    const parsed = readJson("--released-versions", values["released-versions"]);
+    if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === "string")) {
+      throw new ReleaseNotesError(
+        `--released-versions must be a JSON array of tags, got ${values["released-versions"]}`,
+      );
+    }
+    released = parsed as string[];
+  }
+  if (values["print-meta"]) {
+    if (values.version === undefined) throw new ReleaseNotesError(`--version is required\n${USAGE}`);
+    return JSON.stringify(releaseMeta(values.version, released ?? [])) + "\n";
+  }
   if (values.version === undefined || values.repository === undefined) {
     throw new ReleaseNotesError(`--version and --repository are required\n${USAGE}`);
   }
@@ -43,14 +61,8 @@ function main(argv: string[]): string {
   const outputs = readJson(`stack outputs (${values.outputs})`, readFileSync(source ?? 0, "utf8"));
 
   let previousTag = values["previous-tag"];
-  if (previousTag === undefined && values["released-versions"] !== undefined) {
-    const released = readJson("--released-versions", values["released-versions"]);
-    if (!Array.isArray(released) || !released.every((t) => typeof t === "string")) {
-      throw new ReleaseNotesError(
-        `--released-versions must be a JSON array of tags, got ${values["released-versions"]}`,
-      );
-    }
-    previousTag = previousRelease(values.version, released as string[]);
+  if (previousTag === undefined && released !== undefined) {
+    previousTag = previousRelease(values.version, released);
   }
   const generatedNotes =
     values["notes-file"] === undefined ? undefined : readFileSync(values["notes-file"], "utf8");

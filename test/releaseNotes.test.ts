@@ -8,6 +8,7 @@ import {
   orderedRegistries,
   parseReleaseOutputs,
   previousRelease,
+  releaseMeta,
   ReleaseNotesError,
   renderReleaseNotes,
   signingIdentity,
@@ -235,6 +236,17 @@ describe("release notes helpers", () => {
       assert.equal(previousRelease(v, tags), want));
   }
 
+  const meta: [string, string[], ReturnType<typeof releaseMeta>][] = [
+    ["v1.2.3", ["v1.2.2", "v1.1.9"], { previousTag: "v1.2.2", prerelease: false, latest: true }],
+    ["v1.1.10", ["v1.2.0", "v1.1.9"], { previousTag: "v1.1.9", prerelease: false, latest: false }],
+    ["v1.2.3", ["v1.3.0-rc.1", "v1.2.2"], { previousTag: "v1.2.2", prerelease: false, latest: true }],
+    ["v2.0.0-rc.1", ["v1.9.0"], { previousTag: "v1.9.0", prerelease: true, latest: false }],
+    ["v0.1.0", [], { previousTag: "", prerelease: false, latest: true }],
+  ];
+  for (const [v, tags, want] of meta) {
+    it(`releaseMeta(${v}, ${JSON.stringify(tags)})`, () => assert.deepEqual(releaseMeta(v, tags), want));
+  }
+
   it("builds the signing identity from server, repository and tag", () => {
     assert.equal(
       signingIdentity("https://github.com", "acme/cq-source-s3", "v1.2.3"),
@@ -304,6 +316,15 @@ describe("scripts/release-notes.ts", function () {
       res.stderr,
       /^release-notes: stack outputs are missing 'imageRefs', 'imageTags', 'platforms'/,
     );
+  });
+
+  it("prints the release meta for the workflow", () => {
+    const res = run(["--print-meta", "--version", "v1.1.10", "--released-versions", '["v1.2.0","v1.1.9"]']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout), { previousTag: "v1.1.9", prerelease: false, latest: false });
+    const bad = run(["--print-meta", "--version", "v1.0.0", "--released-versions", '{"a":1}']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--released-versions must be a JSON array of tags/);
   });
 
   it("exits 1 on invalid JSON and on missing flags", () => {
