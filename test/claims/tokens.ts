@@ -1,0 +1,457 @@
+// Realistic GitHub Actions OIDC token payloads (claim names and shapes as in GitHub's "OpenID
+// Connect reference": every custom claim is a string; iat/nbf/exp are numbers) and the matrix of
+// cases the WIF tests run. Ids and names are fictional but shaped like real ones.
+import type { Claims } from "./sts";
+
+/** The repository the identity is for. */
+export const REPO = {
+  owner: "cq-demo",
+  ownerId: "81234567",
+  repository: "cq-source-s3",
+  repositoryId: "712345678",
+} as const;
+
+export const POOL_NAME = "projects/123456789012/locations/global/workloadIdentityPools/github-actions";
+const AUDIENCE = `https://iam.googleapis.com/${POOL_NAME}/providers/github`;
+
+interface Run {
+  owner?: string;
+  ownerId?: string;
+  repository?: string;
+  repositoryId?: string;
+  event: string;
+  ref: string;
+  workflow: string;
+  /** Where the workflow file lives: `<owner>/<repo>/.github/workflows/<file>@<ref>`; defaults to this run's repo and ref. */
+  jobWorkflowRef?: string;
+  environment?: string;
+  headRef?: string;
+  baseRef?: string;
+  actor?: string;
+}
+
+/** A full token for a workflow run, as GitHub would mint it. */
+export function token(run: Run): Claims {
+  const owner = run.owner ?? REPO.owner;
+  const repo = `${owner}/${run.repository ?? REPO.repository}`;
+  const refType = run.ref.startsWith("refs/tags/") ? "tag" : "branch";
+  const workflowRef = `${repo}/.github/workflows/${run.workflow}@${run.ref}`;
+  const sub =
+    run.environment !== undefined
+      ? `repo:${repo}:environment:${run.environment}`
+      : run.event === "pull_request" || run.event === "pull_request_target"
+        ? `repo:${repo}:pull_request`
+        : `repo:${repo}:ref:${run.ref}`;
+  const claims: Claims = {
+    jti: "6f1e5c2a-8b7d-4c3e-9a0f-2d4b6c8e0a1b",
+    sub,
+    aud: AUDIENCE,
+    ref: run.ref,
+    sha: "3f786850e387550fdab836ed7e6dc881de23001b",
+    repository: repo,
+    repository_owner: owner,
+    repository_owner_id: run.ownerId ?? REPO.ownerId,
+    repository_id: run.repositoryId ?? REPO.repositoryId,
+    repository_visibility: "public",
+    actor_id: "5432101",
+    actor: run.actor ?? "octocat",
+    run_id: "11223344556",
+    run_number: "42",
+    run_attempt: "1",
+    runner_environment: "github-hosted",
+    workflow: run.workflow.replace(/\.ya?ml$/, ""),
+    head_ref: run.headRef ?? "",
+    base_ref: run.baseRef ?? "",
+    event_name: run.event,
+    ref_type: refType,
+    ref_protected: refType === "tag" ? "true" : "false",
+    workflow_ref: workflowRef,
+    workflow_sha: "3f786850e387550fdab836ed7e6dc881de23001b",
+    job_workflow_ref: run.jobWorkflowRef ?? workflowRef,
+    job_workflow_sha: "3f786850e387550fdab836ed7e6dc881de23001b",
+    iss: "https://token.actions.githubusercontent.com",
+    nbf: 1763776500,
+    exp: 1763777400,
+    iat: 1763776800,
+  };
+  if (run.environment !== undefined) claims.environment = run.environment;
+  return claims;
+}
+
+export const with_ = (claims: Claims, overrides: Claims): Claims => ({ ...claims, ...overrides });
+export const without = (claims: Claims, ...keys: string[]): Claims =>
+  Object.fromEntries(Object.entries(claims).filter(([k]) => !keys.includes(k)));
+
+/** The legitimate release: a push of v1.2.3 running release.yml at that tag in `release`. */
+export const releaseTag = (tag = "v1.2.3"): Claims =>
+  token({ event: "push", ref: `refs/tags/${tag}`, workflow: "release.yml", environment: "release" });
+export const mainPush = (): Claims =>
+  token({ event: "push", ref: "refs/heads/main", workflow: "preview.yml" });
+export const pullRequest = (n = 17, extra: Partial<Run> = {}): Claims =>
+  token({
+    event: "pull_request",
+    ref: `refs/pull/${n}/merge`,
+    workflow: "preview.yml",
+    headRef: "feature/parquet-stats",
+    baseRef: "main",
+    ...extra,
+  });
+
+export type Outcome = "release" | "preview" | "denied";
+
+export interface Case {
+  readonly name: string;
+  readonly claims: Claims;
+  /** Whether the provider accepts the token at all (mapping evaluates and condition is true). */
+  readonly accepted: boolean;
+  /** The mapped `attribute.access`, or `undefined` when a mapping fails before it is computed. */
+  readonly access: string | undefined;
+  /** What the token can impersonate. */
+  readonly outcome: Outcome;
+}
+
+const long = (n: number): string => "x".repeat(n);
+
+/** The matrix: allowed and denied runs, including forged-looking and malformed claim sets. */
+export const CASES: readonly Case[] = [
+  {
+    name: "release tag push from release.yml in the release environment",
+    claims: releaseTag(),
+    accepted: true,
+    access: "release",
+    outcome: "release",
+  },
+  {
+    name: "pre-release tag push",
+    claims: releaseTag("v2.0.0-rc.1"),
+    accepted: true,
+    access: "release",
+    outcome: "release",
+  },
+  {
+    name: "re-run (attempt 2) of a release",
+    claims: with_(releaseTag(), { run_attempt: "2" }),
+    accepted: true,
+    access: "release",
+    outcome: "release",
+  },
+  {
+    name: "push to the default branch from preview.yml",
+    claims: mainPush(),
+    accepted: true,
+    access: "preview",
+    outcome: "preview",
+  },
+  {
+    name: "pull_request of this repository",
+    claims: pullRequest(),
+    accepted: true,
+    access: "preview",
+    outcome: "preview",
+  },
+  {
+    // Runs in the base repository's context, so it looks like ours; GitHub withholds id-token:
+    // write from fork PRs by default, and even if granted the identity is read-only.
+    name: "pull_request from a fork (base repository context) is preview only",
+    claims: pullRequest(99, { headRef: "mallory:patch-1", actor: "mallory" }),
+    accepted: true,
+    access: "preview",
+    outcome: "preview",
+  },
+  {
+    name: "a fork's own run pushing v1.2.3 with a copy of release.yml",
+    claims: token({
+      owner: "mallory",
+      ownerId: "99123456",
+      repositoryId: "723456789",
+      event: "push",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "release",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "another repository of the same owner",
+    claims: token({
+      repository: "cq-source-gcs",
+      repositoryId: "712349999",
+      event: "push",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "release",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "same owner/name but another numeric repository id (deleted and re-created)",
+    claims: token({
+      repositoryId: "799999999",
+      event: "push",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "release",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "same owner name re-registered by someone else (other owner id)",
+    claims: token({
+      ownerId: "99999999",
+      repositoryId: "788888888",
+      event: "push",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "release",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "push to another branch",
+    claims: token({ event: "push", ref: "refs/heads/feature/x", workflow: "preview.yml" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "push to main from another workflow (ci.yml)",
+    claims: token({ event: "push", ref: "refs/heads/main", workflow: "ci.yml" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "push to main from release.yml",
+    claims: token({ event: "push", ref: "refs/heads/main", workflow: "release.yml", environment: "release" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "pull_request_target",
+    claims: token({
+      event: "pull_request_target",
+      ref: "refs/heads/main",
+      workflow: "preview.yml",
+      headRef: "mallory:patch-1",
+      baseRef: "main",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "pull_request whose ref is not refs/pull/…",
+    claims: with_(pullRequest(), { ref: "refs/heads/main" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "workflow_dispatch on a release tag",
+    claims: token({
+      event: "workflow_dispatch",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "release",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "release event (published) on a release tag",
+    claims: token({
+      event: "release",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "release",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "schedule on main",
+    claims: token({ event: "schedule", ref: "refs/heads/main", workflow: "preview.yml" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "non-release tag x1.0",
+    claims: releaseTag("x1.0"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "tag va (prefix not followed by a digit)",
+    claims: releaseTag("va"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "tag V1.2.3 (prefix is case-sensitive)",
+    claims: releaseTag("V1.2.3"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "release tag pushed by another workflow file (ci.yml)",
+    claims: token({ event: "push", ref: "refs/tags/v1.2.3", workflow: "ci.yml", environment: "release" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "release.yml called as a reusable workflow from another repository",
+    claims: token({
+      event: "push",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "release",
+      jobWorkflowRef: "mallory/tools/.github/workflows/release.yml@refs/tags/v1.2.3",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "release.yml from another ref than the tag pushed (e.g. a branch copy)",
+    claims: token({
+      event: "push",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "release",
+      jobWorkflowRef: "cq-demo/cq-source-s3/.github/workflows/release.yml@refs/heads/main",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "release tag without the environment",
+    claims: token({ event: "push", ref: "refs/tags/v1.2.3", workflow: "release.yml" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "release tag in another environment (staging)",
+    claims: token({
+      event: "push",
+      ref: "refs/tags/v1.2.3",
+      workflow: "release.yml",
+      environment: "staging",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "ref_type branch with a tag-looking ref",
+    claims: with_(releaseTag(), { ref_type: "branch" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "missing repository_id",
+    claims: without(releaseTag(), "repository_id"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "missing repository_owner_id",
+    claims: without(releaseTag(), "repository_owner_id"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "missing environment claim only",
+    claims: without(releaseTag(), "environment"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "missing job_workflow_ref",
+    claims: without(releaseTag(), "job_workflow_ref"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "missing event_name",
+    claims: without(releaseTag(), "event_name"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "missing ref and ref_type",
+    claims: without(mainPush(), "ref", "ref_type"),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "missing sub (subject falls back to the run id)",
+    claims: without(releaseTag(), "sub"),
+    accepted: true,
+    access: "release",
+    outcome: "release",
+  },
+  { name: "empty claim set", claims: {}, accepted: false, access: "none", outcome: "denied" },
+  {
+    name: "numeric (non-string) repository_id",
+    claims: with_(releaseTag(), { repository_id: 712345678 }),
+    accepted: false,
+    access: undefined,
+    outcome: "denied",
+  },
+  {
+    name: "injection-like ref value",
+    claims: with_(releaseTag(), {
+      ref: "refs/tags/v1' || true || '",
+      job_workflow_ref: "cq-demo/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3",
+    }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "injection-like event_name and environment values",
+    claims: with_(releaseTag(), { event_name: "push' ? 'release' : '", environment: "release') || ('" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "branch push with a 200-byte branch name (attributes bounded, exchange still evaluates)",
+    claims: token({ event: "push", ref: `refs/heads/${long(200)}`, workflow: "preview.yml" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "long unicode branch name on main-like push (bounded by bytes, not characters)",
+    claims: token({ event: "push", ref: `refs/heads/${"é".repeat(60)}`, workflow: "preview.yml" }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+];
