@@ -1,0 +1,38 @@
+package client
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/cloudquery/plugin-sdk/v4/schema"
+)
+
+// tableFromSchema builds the CloudQuery table for a Parquet schema. Columns are
+// nullable whatever the file says, so files written with and without "required"
+// fields can share a table.
+func tableFromSchema(name, description string, sc *arrow.Schema) *schema.Table {
+	cols := make(schema.ColumnList, 0, sc.NumFields())
+	for _, f := range sc.Fields() {
+		cols = append(cols, schema.Column{Name: f.Name, Type: f.Type})
+	}
+	return &schema.Table{Name: name, Description: description, Columns: cols}
+}
+
+// compatible reports why a file schema cannot be loaded into table, or nil.
+// Only names, order and types matter; nullability and metadata differ between
+// writers without changing the data.
+func compatible(table *schema.Table, file *arrow.Schema) error {
+	if len(table.Columns) != file.NumFields() {
+		return fmt.Errorf("schema mismatch: table %q has %d columns, file has %d", table.Name, len(table.Columns), file.NumFields())
+	}
+	for i, c := range table.Columns {
+		f := file.Field(i)
+		if c.Name != f.Name {
+			return fmt.Errorf("schema mismatch: column %d is %q in table %q but %q in file", i, c.Name, table.Name, f.Name)
+		}
+		if !arrow.TypeEqual(c.Type, f.Type) {
+			return fmt.Errorf("schema mismatch: column %q is %s in table %q but %s in file", c.Name, c.Type, table.Name, f.Type)
+		}
+	}
+	return nil
+}

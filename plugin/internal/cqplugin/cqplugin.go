@@ -1,0 +1,44 @@
+// Package cqplugin wires the client into a CloudQuery plugin-sdk v4 plugin.
+package cqplugin
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+
+	"github.com/cloudquery/plugin-sdk/v4/plugin"
+	"github.com/rs/zerolog"
+
+	"github.com/infobloxopen/cq-source-s3/internal/client"
+	"github.com/infobloxopen/cq-source-s3/internal/spec"
+)
+
+// Name and Team identify the plugin to the CloudQuery CLI.
+const (
+	Name = "s3"
+	Team = "infobloxopen"
+)
+
+//go:embed spec.schema.json
+var specSchema string
+
+// New returns the plugin reporting version (set at build time in main).
+func New(version string) *plugin.Plugin {
+	return plugin.NewPlugin(Name, version, newClient,
+		plugin.WithKind(string(plugin.KindSource)),
+		plugin.WithTeam(Team),
+		plugin.WithJSONSchema(specSchema),
+	)
+}
+
+func newClient(ctx context.Context, logger zerolog.Logger, specBytes []byte, opts plugin.NewClientOptions) (plugin.Client, error) {
+	s, err := spec.Parse(specBytes)
+	if err != nil {
+		return nil, err
+	}
+	api, err := client.NewS3(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("s3 client: %w", err)
+	}
+	return client.New(ctx, logger.With().Str("bucket", s.Bucket).Logger(), s, api, opts.NoConnection)
+}

@@ -1,0 +1,20 @@
+// Command cq-source-s3 is a CloudQuery source plugin that syncs Parquet objects from S3.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/cloudquery/plugin-sdk/v4/serve"
+
+	"github.com/infobloxopen/cq-source-s3/internal/cqplugin"
+)
+
+// Version is set at build time: -ldflags "-X main.Version=v1.2.3".
+var Version = "development"
+
+func main() {
+	if err := serve.Plugin(cqplugin.New(Version)).Serve(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
