@@ -49,8 +49,8 @@ port_of() { printf '%s' "${1##*:}"; }
 # ready NAME: true when the service answers on its address.
 ready() {
 	case "$1" in
-	registry) curl -fsS -o /dev/null --max-time 2 "http://${CQ_REGISTRY}/v2/" ;;
-	s3) curl -sS -o /dev/null --max-time 2 "http://${CQ_S3_ADDR}/" ;;
+	registry) curl -fs -o /dev/null --max-time 2 "http://${CQ_REGISTRY}/v2/" ;;
+	s3) curl -s -o /dev/null --max-time 2 "http://${CQ_S3_ADDR}/" ;;
 	buildkitd) "${BIN}/buildctl" --addr "${BUILDKIT_HOST}" --timeout 2 debug workers >/dev/null 2>&1 ;;
 	dockerd) "${CQ_DOCKER}" -H "${DOCKER_HOST}" version >/dev/null 2>&1 ;;
 	*) die "unknown service: $1" ;;

@@ -99,7 +99,7 @@ build_go() {
 	fi
 	log "${name} ${version}: building (go $(go env GOVERSION))"
 	for pair in "$@"; do
-		(cd "${dir}" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" "${NICE[@]}" \
+		(cd "${dir}" && GOFLAGS="-mod=readonly -buildvcs=false" "${NICE[@]}" \
 			go build -trimpath -ldflags "-s -w ${ldflags}" -o "${BIN}/${pair#*=}.tmp" "${pair%%=*}")
 		mv -f "${BIN}/${pair#*=}.tmp" "${BIN}/${pair#*=}"
 	done
@@ -222,13 +222,13 @@ main() {
 	check_pin s3 github.com/johannesboyne/gofakes3 "${GOFAKES3_VERSION}"
 
 	timed apt install_apt
-	# Slowest first, so an interrupted run has made the most progress.
+	timed config configure
+	# What the services need first, so they can be started while the rest builds.
+	timed buildkit install_buildkit
+	timed gofakes3 install_s3
 	timed pulumi install_pulumi
 	timed docker-build install_docker_build
-	timed buildkit install_buildkit
 	timed cloudquery install_cloudquery
-	timed gofakes3 install_s3
-	timed config configure
 
 	log "timings:"
 	printf '  %s\n' "${TIMINGS[@]}" >&2

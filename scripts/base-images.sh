@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Builds substitutes for the two base images the Dockerfile uses (no image can be pulled on
+# these machines) and pushes them to the local registry (${CQ_REGISTRY}):
+#   runtime  distroless-equivalent `static-debian12:nonroot` for linux/amd64 + linux/arm64:
+#            FROM scratch + the files of Debian's base-files, netbase, tzdata, media-types and
+#            ca-certificates, /etc/passwd and /etc/group with nonroot 65532, /tmp 1777,
+#            /home/nonroot; USER 65532. No shell, no executables at all.
+#   builder  linux/amd64 only (the Dockerfile builds FROM --platform=$BUILDPLATFORM): this
+#            machine's Go toolchain on a busybox-static userland (RUN needs /bin/sh).
+# Needs the services (bash scripts/services.sh start). Prints the digest-pinned refs for the
+# Dockerfile's RUNTIME_IMAGE and BUILDER_IMAGE build args, and writes them to
+# ${CQ_DATA_DIR}/base-images.env for other scripts. Re-running gives the same digests.
+# Usage: bash scripts/base-images.sh [--no-smoke]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/env.sh
+source "${ROOT}/scripts/env.sh"
+
+GOROOT_HOST="$(go env GOROOT)"
+GO_VERSION="$(go env GOVERSION)" # e.g. go1.26.8
+# The names Pulumi.local.yaml's builderImage/runtimeImage use.
+RUNTIME_REPO="${CQ_REGISTRY}/cq-build/distroless-static"
+RUNTIME_TAG="nonroot"
+BUILDER_REPO="${CQ_REGISTRY}/cq-build/golang"
+BUILDER_TAG="local"
+RUNTIME_PACKAGES=(base-files netbase tzdata media-types ca-certificates)
+# Fixed timestamps make the layers and configs reproducible, so digests are stable.
+EPOCH=0
+
+log() { printf '[base-images] %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "${WORK}"' EXIT
+
+[[ "$(id -u)" -eq 0 ]] || die "run as root: the layer files need owners 0 and 65532"
+"${CQ_TOOLCHAIN_DIR}/bin/buildctl" --addr "${BUILDKIT_HOST}" --timeout 5 debug workers >/dev/null ||
+	die "buildkitd does not answer on ${BUILDKIT_HOST}; run: bash scripts/services.sh start"
+
+# fetch_debs PKG...: downloads the .debs into ${WORK}/debs (apt-get download needs no root).
+fetch_debs() {
+	mkdir -p "${WORK}/debs"
+	(cd "${WORK}/debs" && apt-get download -qq "$@") ||
+		die "apt-get download $* failed (run 'apt-get update' once?)"
+}
+
+# tar_rootfs DIR OUT: a layer tarball with numeric owners as on disk, sorted, fixed mtimes.
+tar_rootfs() {
+	tar --numeric-owner --sort=name --mtime="@${EPOCH}" --format=posix \
+		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+		-C "$1" -cf "$2" .
+}
+
+build_runtime() {
+	local ctx="${WORK}/runtime" rootfs="${WORK}/runtime/rootfs" deb pkg arch
+	mkdir -p "${rootfs}"
+	fetch_debs "${RUNTIME_PACKAGES[@]}"
+	for deb in "${WORK}"/debs/*.deb; do
+		dpkg-deb -x "${deb}" "${rootfs}"
+		pkg="$(dpkg-deb -f "${deb}" Package)"
+		# Package records where distroless keeps them, for image scanners; per platform,
+		# since base-files is "Architecture: amd64" in the .deb we unpack for both.
+		for arch in amd64 arm64; do
+			mkdir -p "${ctx}/status/${arch}"
+			dpkg-deb -f "${deb}" Package Version Architecture Maintainer Source Description |
+				sed -E "s/^Architecture: (amd64|arm64)$/Architecture: ${arch}/" \
+					>"${ctx}/status/${arch}/${pkg}"
+		done
+	done
+	# ca-certificates ships the certificates; its postinst would build the bundle.
+	mkdir -p "${rootfs}/etc/ssl/certs"
+	find "${rootfs}/usr/share/ca-certificates" -name '*.crt' -print0 | sort -z |
+		xargs -0 cat >"${rootfs}/etc/ssl/certs/ca-certificates.crt"
+	[[ -s "${rootfs}/etc/ssl/certs/ca-certificates.crt" ]] || die "empty CA bundle"
+	# Maintainer scripts never run here: drop what only they would use.
+	rm -rf "${rootfs}/usr/sbin" "${rootfs}/usr/share/doc" "${rootfs}/usr/share/man" \
+		"${rootfs}/usr/share/lintian" "${rootfs}/etc/ca-certificates.conf.d"
+
+	cat >"${rootfs}/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
+nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin
+EOF
+	cat >"${rootfs}/etc/group" <<'EOF'
+root:x:0:
+tty:x:5:
+staff:x:50:
+nobody:x:65534:
+nonroot:x:65532:
+EOF
+	mkdir -p "${rootfs}/tmp" "${rootfs}/root" "${rootfs}/home/nonroot"
+	chown -R 0:0 "${rootfs}"
+	chmod 0644 "${rootfs}/etc/passwd" "${rootfs}/etc/group"
+	chmod 1777 "${rootfs}/tmp"
+	chmod 0700 "${rootfs}/root" "${rootfs}/home/nonroot"
+	chown 65532:65532 "${rootfs}/home/nonroot"
+
+	# The same layer serves both platforms only because it holds no machine code; prove it.
+	local elf
+	elf="$(find "${rootfs}" -type f -exec file --brief --no-pad {} + | grep -c '^ELF' || true)"
+	[[ "${elf}" -eq 0 ]] || die "runtime rootfs contains ${elf} ELF file(s); it must be arch-free"
+
+	tar_rootfs "${rootfs}" "${ctx}/rootfs.tar"
+	rm -rf "${rootfs}"
+	cat >"${ctx}/Dockerfile" <<'EOF'
+FROM scratch
+ARG TARGETARCH
+ADD rootfs.tar /
+COPY status/${TARGETARCH}/ /var/lib/dpkg/status.d/
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+USER 65532:65532
+WORKDIR /home/nonroot
+EOF
+	build "${ctx}" "linux/amd64,linux/arm64" "${RUNTIME_REPO}:${RUNTIME_TAG}" runtime
+}
+
+build_builder() {
+	local ctx="${WORK}/builder" rootfs="${WORK}/builder/rootfs" tool
+	mkdir -p "${rootfs}/bin" "${rootfs}/usr/local" "${rootfs}/etc/ssl/certs" "${rootfs}/tmp" \
+		"${rootfs}/go" "${rootfs}/root"
+	log "builder: ${GO_VERSION} from ${GOROOT_HOST}"
+	fetch_debs busybox-static
+	dpkg-deb -x "${WORK}"/debs/busybox-static_*.deb "${WORK}/busybox"
+	cp "${WORK}/busybox/bin/busybox" "${rootfs}/bin/busybox"
+	for tool in $("${rootfs}/bin/busybox" --list); do
+		[[ "${tool}" == busybox ]] || ln -s busybox "${rootfs}/bin/${tool}"
+	done
+	cp -a "${GOROOT_HOST}" "${rootfs}/usr/local/go"
+	# go.env ships GOTOOLCHAIN=local on this machine; the golang images set it too.
+	cp /etc/ssl/certs/ca-certificates.crt "${rootfs}/etc/ssl/certs/ca-certificates.crt"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"${rootfs}/etc/passwd"
+	printf 'root:x:0:\n' >"${rootfs}/etc/group"
+	chown -R 0:0 "${rootfs}"
+	chmod 1777 "${rootfs}/tmp"
+	chmod 0777 "${rootfs}/go"
+	tar_rootfs "${rootfs}" "${ctx}/rootfs.tar"
+	rm -rf "${rootfs}"
+	cat >"${ctx}/Dockerfile" <<'EOF'
+FROM scratch
+ADD rootfs.tar /
+ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    GOPATH=/go \
+    GOTOOLCHAIN=local \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+WORKDIR /go
+CMD ["/bin/sh"]
+EOF
+	build "${ctx}" "linux/amd64" "${BUILDER_REPO}:${BUILDER_TAG}" builder
+}
+
+# build CONTEXT PLATFORMS REF NAME: builds with the remote BuildKit, pushes, records ref@digest.
+build() {
+	local ctx="$1" platforms="$2" ref="$3" name="$4" digest
+	log "${name}: building ${ref} for ${platforms}"
+	"${CQ_TOOLCHAIN_DIR}/bin/buildctl" --addr "${BUILDKIT_HOST}" build \
+		--progress plain \
+		--frontend dockerfile.v0 \
+		--local context="${ctx}" --local dockerfile="${ctx}" \
+		--opt platform="${platforms}" \
+		--opt build-arg:SOURCE_DATE_EPOCH="${EPOCH}" \
+		--output "type=image,name=${ref},push=true,registry.insecure=true,rewrite-timestamp=true" \
+		--metadata-file "${ctx}/metadata.json" >"${ctx}/build.log" 2>&1 ||
+		{
+			tail -n 30 "${ctx}/build.log" >&2
+			die "${name}: build failed"
+		}
+	digest="$(node -p "require(process.argv[1])['containerimage.digest']" "${ctx}/metadata.json")"
+	[[ "${digest}" == sha256:* ]] || die "${name}: no digest in build metadata"
+	REFS+=("${name}" "${ref}@${digest}")
+}
+
+# smoke_test RUNTIME_REF BUILDER_REF: proves the pair works the way the real Dockerfile uses
+# it: a Go program cross-compiled on the builder for each platform, copied onto the runtime,
+# pushed as a two-platform index, which the registry must list; the amd64 image must run as
+# 65532 with a usable CA bundle and a writable /tmp.
+smoke_test() {
+	local ctx="${WORK}/smoke" ref="${CQ_REGISTRY}/rehearsal/smoke:latest" manifest out
+	mkdir -p "${ctx}"
+	cat >"${ctx}/main.go" <<'EOF'
+package main
+
+import (
+	"crypto/x509"
+	"fmt"
+	"os"
+	"runtime"
+)
+
+func main() {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		fmt.Println("cert pool:", err)
+		os.Exit(1)
+	}
+	f, err := os.CreateTemp("", "smoke")
+	if err != nil {
+		fmt.Println("tmp:", err)
+		os.Exit(1)
+	}
+	_ = os.Remove(f.Name())
+	fmt.Printf("ok %s/%s uid=%d certs=%d\n", runtime.GOOS, runtime.GOARCH, os.Getuid(), len(pool.Subjects()))
+}
+EOF
+	printf 'module smoke\n\ngo 1.22\n' >"${ctx}/go.mod"
+	cat >"${ctx}/Dockerfile" <<'EOF'
+ARG BUILDER_IMAGE
+ARG RUNTIME_IMAGE
+FROM --platform=$BUILDPLATFORM ${BUILDER_IMAGE} AS build
+ARG TARGETOS TARGETARCH
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -o /smoke .
+FROM ${RUNTIME_IMAGE}
+COPY --from=build /smoke /smoke
+ENTRYPOINT ["/smoke"]
+EOF
+	"${CQ_TOOLCHAIN_DIR}/bin/buildctl" --addr "${BUILDKIT_HOST}" build --progress plain \
+		--frontend dockerfile.v0 --local context="${ctx}" --local dockerfile="${ctx}" \
+		--opt platform=linux/amd64,linux/arm64 \
+		--opt build-arg:BUILDER_IMAGE="$2" --opt build-arg:RUNTIME_IMAGE="$1" \
+		--output "type=image,name=${ref},push=true,registry.insecure=true" \
+		>"${ctx}/build.log" 2>&1 || {
+		tail -n 30 "${ctx}/build.log" >&2
+		die "smoke: build failed"
+	}
+	manifest="$(curl -fsS \
+		-H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' \
+		"http://${CQ_REGISTRY}/v2/rehearsal/smoke/manifests/latest")"
+	# shellcheck disable=SC2016 # the backticks are JavaScript
+	out="$(node -e '
+		const m = JSON.parse(process.argv[1]);
+		const p = (m.manifests ?? []).map((d) => `${d.platform?.os}/${d.platform?.architecture}`).sort();
+		console.log(p.join(","));' "${manifest}")"
+	[[ "${out}" == "linux/amd64,linux/arm64" ]] || die "smoke: index platforms are '${out}'"
+	log "smoke: ${ref} index has ${out}"
+	out="$("${CQ_DOCKER}" run --rm --pull always --platform linux/amd64 "${ref}" 2>&1)" ||
+		die "smoke: docker run failed: ${out}"
+	[[ "${out}" =~ ^ok\ linux/amd64\ uid=65532\ certs=[1-9] ]] || die "smoke: unexpected output: ${out}"
+	log "smoke: docker run -> ${out}"
+}
+
+main() {
+	local t0="${SECONDS}"
+	REFS=()
+	build_runtime
+	build_builder
+	local runtime_ref="${REFS[1]}" builder_ref="${REFS[3]}"
+	if [[ "${1:-}" != "--no-smoke" ]]; then smoke_test "${runtime_ref}" "${builder_ref}"; fi
+	mkdir -p "${CQ_DATA_DIR}"
+	printf 'RUNTIME_IMAGE=%s\nBUILDER_IMAGE=%s\n' "${runtime_ref}" "${builder_ref}" \
+		>"${CQ_DATA_DIR}/base-images.env"
+	log "done in $((SECONDS - t0))s; build args (also in ${CQ_DATA_DIR}/base-images.env):"
+	printf 'RUNTIME_IMAGE=%s\nBUILDER_IMAGE=%s\n' "${runtime_ref}" "${builder_ref}"
+}
+
+main "$@"
