@@ -17,6 +17,7 @@ import {
   type WifSettingsInput,
 } from "../lib/wif";
 import { evaluate, exchange, inPrincipalSet, type Claims } from "./claims/sts";
+import githubDocsExample from "./claims/github-docs-example.json";
 import { CASES, POOL_NAME, REPO, releaseTag, token, type Outcome } from "./claims/tokens";
 
 const settings = validateWifSettings(REPO);
@@ -43,6 +44,21 @@ describe("WIF CEL executed against GitHub OIDC claim sets", () => {
       assert.ok(
         CASES.some((c) => c.outcome === o),
         `no case with outcome ${o}`,
+      );
+    }
+  });
+
+  it("builds tokens with every claim GitHub's documented example carries", () => {
+    const documented = Object.keys(githubDocsExample).filter((k) => k !== "environment");
+    for (const claims of [
+      releaseTag(),
+      token({ event: "push", ref: "refs/heads/main", workflow: "preview.yml" }),
+    ]) {
+      assert.deepEqual(
+        Object.keys(claims)
+          .filter((k) => k !== "environment")
+          .sort(),
+        documented.sort(),
       );
     }
   });

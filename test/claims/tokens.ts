@@ -2,6 +2,8 @@
 // Connect reference": every custom claim is a string; iat/nbf/exp are numbers) and the matrix of
 // cases the WIF tests run. Ids and names are fictional but shaped like real ones.
 import type { Claims } from "./sts";
+// The example payload of GitHub's OIDC reference (another repository, workflow_dispatch).
+import githubDocsExample from "./github-docs-example.json";
 
 /** The repository the identity is for. */
 export const REPO = {
@@ -414,6 +416,20 @@ export const CASES: readonly Case[] = [
     accepted: true,
     access: "release",
     outcome: "release",
+  },
+  {
+    name: "GitHub's documented example token (another repository)",
+    claims: githubDocsExample,
+    accepted: false,
+    access: "none",
+    outcome: "denied",
+  },
+  {
+    name: "GitHub's documented example token re-targeted at this repository (workflow_dispatch, environment prod)",
+    claims: with_(githubDocsExample, { repository_owner_id: REPO.ownerId, repository_id: REPO.repositoryId }),
+    accepted: false,
+    access: "none",
+    outcome: "denied",
   },
   { name: "empty claim set", claims: {}, accepted: false, access: "none", outcome: "denied" },
   {
