@@ -192,6 +192,19 @@ describe("wif-provider-pins-repository-ids", () => {
     );
   });
   it("agrees with the pure check", () => assert.equal(attributeConditionProblem(PINNED), undefined));
+  it("accepts the exact condition lib/wif.ts generates for the program", async () => {
+    // Imported lazily from the program so a change of the generated text is checked here too.
+    const wif = await import("../../lib/wif");
+    const settings = wif.validateWifSettings({
+      owner: "acme",
+      ownerId: "1234567",
+      repository: "cq-source-s3",
+      repositoryId: "7654321",
+    });
+    const condition = wif.attributeCondition(settings);
+    assert.equal(attributeConditionProblem(condition), undefined, condition);
+    assert.match(attributeConditionProblem(condition.replace("'7654321'", "'x'")) ?? "", /repository_id/);
+  });
 });
 
 describe("service account keys", () => {
