@@ -244,7 +244,7 @@ export class GitHubIdentity extends pulumi.ComponentResource {
         project,
         accountId: releaseAccountId,
         displayName: "cq-source-s3 release (GitHub Actions)",
-        description: `Impersonated by release tag pushes of ${wif.owner}/${wif.repository}; pushes images, writes Pulumi state`,
+        description: `Impersonated only by release tag pushes of ${wif.owner}/${wif.repository} (release workflow, release environment)`,
       },
       { parent: this },
     );
@@ -254,7 +254,7 @@ export class GitHubIdentity extends pulumi.ComponentResource {
         project,
         accountId: previewAccountId,
         displayName: "cq-source-s3 preview (GitHub Actions)",
-        description: `Impersonated by pull requests and ${wif.defaultBranch} pushes of ${wif.owner}/${wif.repository}; read-only`,
+        description: `Impersonated only by pull requests and default-branch pushes of ${wif.owner}/${wif.repository}; read-only`,
       },
       { parent: this },
     );
