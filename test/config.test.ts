@@ -4,61 +4,8 @@ import * as path from "node:path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import {
-  CONFIG_KEYS,
-  ConfigError,
-  ConfigSource,
-  normaliseVersion,
-  parseConfig,
-  rfc3339Seconds,
-} from "../lib/config";
-import { unwrap } from "./mocks";
-
-const SECRETS = new Set(["ghcrToken", "pulumiConfigPassphrase"]);
-
-/** A complete, valid prod-like config; tests override single keys. */
-export const PROD: Readonly<Record<string, string>> = {
-  gcpProject: "example-cq-release",
-  githubOwner: "Example-Org",
-  githubRepository: "cq-source-s3",
-  githubOwnerId: "100000001",
-  githubRepositoryId: "700000001",
-  stateBucket: "example-cq-release-state",
-  version: "v1.2.3",
-  commit: "ABC1234DEF5678901234567890ABCDEF12345678",
-  commitTime: "2025-03-04T05:06:07Z",
-  releasedVersions: '["v1.0.0","v1.2.2","v1.2.3"]',
-  ghcrToken: "ghs_token",
-  pulumiConfigPassphrase: "correct horse",
-};
-
-/** The `local` stack's config as in Pulumi.local.yaml. */
-export const LOCAL: Readonly<Record<string, string>> = {
-  githubOwner: "cloudquery-example",
-  githubRepository: "cq-source-s3",
-  enableIdentity: "false",
-  enableRegistries: "false",
-  enableRepoSettings: "false",
-  gcr: "false",
-  ghcr: "false",
-  localRegistry: "127.0.0.1:5000",
-  builder: "local",
-  version: "v0.1.0",
-  commit: "0123456789abcdef0123456789abcdef01234567",
-  commitTime: "2025-01-01T00:00:00Z",
-};
-
-/** A ConfigSource over a plain table, secrets wrapped as pulumi secrets (as loadConfig does). */
-export function source(values: Readonly<Record<string, string | undefined>>, keys?: string[]): ConfigSource {
-  return {
-    get: (k) => (SECRETS.has(k) ? undefined : values[k]),
-    getSecret: (k) => {
-      const v = values[k];
-      return v === undefined || v === "" ? undefined : pulumi.secret(v);
-    },
-    keys,
-  };
-}
+import { CONFIG_KEYS, ConfigError, normaliseVersion, parseConfig, rfc3339Seconds } from "../lib/config";
+import { LOCAL, PROD, source, unwrap } from "./mocks";
 
 const P = "cq-source-s3-release";
 

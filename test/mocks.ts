@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 
 import * as pulumi from "@pulumi/pulumi";
 
+import type { ConfigSource } from "../lib/config";
+
 /** One resource registration as the engine would see it. */
 export interface Registration {
   readonly type: string;
@@ -203,4 +205,61 @@ export function byName(name: string): Registration {
     );
   }
   return found[0];
+}
+
+const SECRETS = new Set(["ghcrToken", "pulumiConfigPassphrase"]);
+
+/** A complete, valid prod-like config; tests override single keys. */
+export const PROD: Readonly<Record<string, string>> = {
+  gcpProject: "example-cq-release",
+  githubOwner: "Example-Org",
+  githubRepository: "cq-source-s3",
+  githubOwnerId: "100000001",
+  githubRepositoryId: "700000001",
+  stateBucket: "example-cq-release-state",
+  version: "v1.2.3",
+  commit: "ABC1234DEF5678901234567890ABCDEF12345678",
+  commitTime: "2025-03-04T05:06:07Z",
+  releasedVersions: '["v1.0.0","v1.2.2","v1.2.3"]',
+  ghcrToken: "ghs_token",
+  pulumiConfigPassphrase: "correct horse",
+};
+
+/** The `local` stack's config as in Pulumi.local.yaml. */
+export const LOCAL: Readonly<Record<string, string>> = {
+  githubOwner: "cloudquery-example",
+  githubRepository: "cq-source-s3",
+  enableIdentity: "false",
+  enableRegistries: "false",
+  enableRepoSettings: "false",
+  gcr: "false",
+  ghcr: "false",
+  localRegistry: "127.0.0.1:5000",
+  builder: "local",
+  version: "v0.1.0",
+  commit: "0123456789abcdef0123456789abcdef01234567",
+  commitTime: "2025-01-01T00:00:00Z",
+};
+
+/** A ConfigSource over a plain table, secrets wrapped as pulumi secrets (as loadConfig does). */
+export function source(values: Readonly<Record<string, string | undefined>>, keys?: string[]): ConfigSource {
+  return {
+    get: (k) => (SECRETS.has(k) ? undefined : values[k]),
+    getSecret: (k) => {
+      const v = values[k];
+      return v === undefined || v === "" ? undefined : pulumi.secret(v);
+    },
+    keys,
+  };
+}
+
+/** Whether a recorded input is, or contains, a secret. */
+export function containsSecret(value: unknown): boolean {
+  if (isSecretInput(value)) {
+    return true;
+  }
+  if (typeof value === "object" && value !== null) {
+    return Object.values(value).some(containsSecret);
+  }
+  return false;
 }

@@ -1,0 +1,273 @@
+// The plugin image: one docker-build Image per platform (each with its own registry cache, since a
+// multi-platform Image exports cache for one platform only), joined by one docker-build Index per
+// registry × tag. Released manifests are never deleted by Pulumi (retainOnDelete): the next release
+// replaces these resources, and deleting the old ones would delete the old release's tags.
+import * as docker from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+
+import { rfc3339Seconds, StackConfig } from "../lib/config";
+import { ociLabels } from "../lib/labels";
+import { deriveReleaseTags, imageRepositories, ImageRepository, ReleaseTag, RegistryKey } from "../lib/tags";
+
+/** Credentials for one registry. */
+export interface RegistryCredentials {
+  readonly username: pulumi.Input<string>;
+  readonly password: pulumi.Input<string>;
+}
+
+/** A registry to push to: repository plus optional credentials (none for a local registry). */
+export interface ImageTarget extends ImageRepository {
+  readonly credentials?: RegistryCredentials;
+}
+
+/** Arguments of {@link PluginImage}. */
+export interface PluginImageArgs {
+  /** Where to push; the first is the primary and holds the registry build cache. */
+  readonly targets: readonly ImageTarget[];
+  /** Tags with their roles (see lib/tags.ts); the `version` role must be present. */
+  readonly tags: readonly ReleaseTag[];
+  /** Target platforms `os/arch`. Defaults to linux/amd64 and linux/arm64. */
+  readonly platforms?: readonly string[];
+  /** Build args (VERSION, and optional BUILDER_IMAGE, RUNTIME_IMAGE, SOURCE_DATE_EPOCH). */
+  readonly buildArgs: Readonly<Record<string, string>>;
+  /** OCI labels. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Use a registry cache per platform in the primary repository. Defaults to true. */
+  readonly cache?: boolean;
+  /** Also use the GitHub Actions cache (only when its runtime variables are present). Defaults to false. */
+  readonly ghaCache?: boolean;
+  /** buildx builder name; unset lets docker-build choose. */
+  readonly builder?: string;
+  /** Dockerfile path. Defaults to `./Dockerfile`. */
+  readonly dockerfile?: string;
+  /** Build context. Defaults to `./plugin`. */
+  readonly context?: string;
+}
+
+/**
+ * Whether BuildKit's gha cache would work: it silently drops the cache unless both variables are
+ * set (the workflow exposes them, e.g. with crazy-max/ghaction-github-runtime).
+ */
+export function ghaCacheAvailable(env: Readonly<Record<string, string | undefined>>): boolean {
+  return (env.ACTIONS_RUNTIME_TOKEN ?? "") !== "" && (env.ACTIONS_CACHE_URL ?? "") !== "";
+}
+
+/** `linux/arm64` → `arm64` (cache tag, gha scope); `linux/arm64` → `linux-arm64` (names). */
+export function platformSlug(platform: string): { arch: string; name: string } {
+  const [os, ...arch] = platform.split("/");
+  return { arch: arch.join("-"), name: [os, ...arch].join("-") };
+}
+
+/** Registry cache references for one platform: `<primary repo>:buildcache-<arch>`, plus gha when available. */
+export function cacheSettings(
+  primaryRepository: string,
+  imageName: string,
+  platform: string,
+  gha: boolean,
+): { cacheFrom: docker.types.input.CacheFromArgs[]; cacheTo: docker.types.input.CacheToArgs[] } {
+  const { arch } = platformSlug(platform);
+  const ref = `${primaryRepository}:buildcache-${arch}`;
+  const scope = `${imageName}-${arch}`;
+  // A cache export failure must not fail a release; the image itself is what matters.
+  const cacheFrom: docker.types.input.CacheFromArgs[] = [{ registry: { ref } }];
+  const cacheTo: docker.types.input.CacheToArgs[] = [
+    { registry: { ref, mode: docker.CacheMode.Max, ignoreError: true } },
+  ];
+  if (gha) {
+    cacheFrom.push({ gha: { scope } });
+    cacheTo.push({ gha: { scope, mode: docker.CacheMode.Max, ignoreError: true } });
+  }
+  return { cacheFrom, cacheTo };
+}
+
+/** Build args from config: VERSION, SOURCE_DATE_EPOCH (commit time → reproducible timestamps), base-image overrides. */
+export function buildArgs(
+  cfg: Pick<StackConfig, "version" | "commitTime" | "builderImage" | "runtimeImage">,
+) {
+  if (cfg.version === undefined || cfg.commitTime === undefined) {
+    throw new Error("version and commitTime are required to build the image");
+  }
+  const epoch = rfc3339Seconds(cfg.commitTime);
+  if (epoch === undefined) {
+    throw new Error(`commitTime ${JSON.stringify(cfg.commitTime)} is not RFC 3339`);
+  }
+  const args: Record<string, string> = { VERSION: cfg.version, SOURCE_DATE_EPOCH: String(epoch) };
+  if (cfg.builderImage !== undefined) args.BUILDER_IMAGE = cfg.builderImage;
+  if (cfg.runtimeImage !== undefined) args.RUNTIME_IMAGE = cfg.runtimeImage;
+  return args;
+}
+
+/** Per-registry credentials supplied by the caller (Outputs, so they stay secret). */
+export interface CredentialInputs {
+  /** GCP access token for gcr.io (username `oauth2accesstoken`); required when gcr is enabled. */
+  readonly gcrAccessToken?: pulumi.Input<string>;
+  /** GitHub Actions environment, read once by the caller; decides the gha cache. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Maps the validated config to the image arguments. Pure apart from passing secret Outputs through. */
+export function imageArgsFromConfig(cfg: StackConfig, inputs: CredentialInputs): PluginImageArgs {
+  if (cfg.version === undefined || cfg.commit === undefined || cfg.commitTime === undefined) {
+    throw new Error("version, commit and commitTime are required to build the image");
+  }
+  const targets = imageRepositories(cfg).map((repo): ImageTarget => {
+    switch (repo.key) {
+      case "gcr":
+        if (inputs.gcrAccessToken === undefined) {
+          throw new Error("gcr is enabled but no GCP access token was supplied");
+        }
+        return {
+          ...repo,
+          credentials: { username: "oauth2accesstoken", password: pulumi.secret(inputs.gcrAccessToken) },
+        };
+      case "ghcr":
+        if (cfg.ghcrToken === undefined) {
+          throw new Error("ghcr is enabled but ghcrToken is not set");
+        }
+        return { ...repo, credentials: { username: cfg.ghcrUsername, password: cfg.ghcrToken } };
+      case "local":
+        return repo;
+    }
+  });
+  return {
+    targets,
+    tags: deriveReleaseTags({
+      version: cfg.version,
+      commit: cfg.commit,
+      releasedVersions: cfg.releasedVersions,
+      prefix: cfg.releaseTagPrefix,
+    }),
+    platforms: cfg.platforms,
+    buildArgs: buildArgs(cfg),
+    labels: ociLabels({
+      owner: cfg.githubOwner,
+      repository: cfg.githubRepository,
+      title: cfg.imageName,
+      version: cfg.version,
+      commit: cfg.commit,
+      commitTime: cfg.commitTime,
+    }),
+    cache: cfg.cache,
+    ghaCache: cfg.cache && ghaCacheAvailable(inputs.env),
+    builder: cfg.builder,
+  };
+}
+
+/** Builds the plugin image per platform, joins the platforms into an index per registry × tag, pushes. */
+export class PluginImage extends pulumi.ComponentResource {
+  /** Digest of the multi-platform index (`sha256:…`). */
+  public readonly digest: pulumi.Output<string>;
+  /** Registry key → `<repository>@<digest>`. */
+  public readonly refs: pulumi.Output<Record<string, string>>;
+  /** Tags applied in every registry. */
+  public readonly tags: string[];
+  /** Repositories pushed to (`<registry>/<path>`, no tag). */
+  public readonly repositories: string[];
+  /** `docker pull <repository>:<version>@<digest>` per registry. */
+  public readonly pullCommands: pulumi.Output<string[]>;
+  /** Platforms built. */
+  public readonly platforms: string[];
+
+  constructor(name: string, args: PluginImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cq-release:image:PluginImage", name, args, opts);
+    if (args.targets.length === 0) {
+      throw new Error("PluginImage needs at least one registry target");
+    }
+    const versionTag = args.tags.find((t) => t.role === "version");
+    if (versionTag === undefined) {
+      throw new Error("PluginImage needs a tag with role 'version'");
+    }
+    const platforms = [...(args.platforms ?? ["linux/amd64", "linux/arm64"])];
+    const primary = args.targets[0];
+    const imageName = primary.repository.split("/").pop() ?? "image";
+    const registries: docker.types.input.RegistryArgs[] = args.targets
+      .filter((t) => t.credentials !== undefined)
+      .map((t) => ({
+        address: t.address,
+        username: t.credentials?.username,
+        password: t.credentials?.password,
+      }));
+    const shaTag = args.tags[0].tag;
+
+    // One Image per platform, pushed under `<sha tag>-<arch>` in every registry, so each index
+    // below only references manifests already in its own registry (no cross-registry copy).
+    const images = platforms.map((platform) => {
+      const slug = platformSlug(platform);
+      const cache =
+        (args.cache ?? true)
+          ? cacheSettings(primary.repository, imageName, platform, args.ghaCache ?? false)
+          : { cacheFrom: [], cacheTo: [] };
+      return new docker.Image(
+        `${name}-${slug.name}`,
+        {
+          push: true,
+          dockerfile: { location: args.dockerfile ?? "./Dockerfile" },
+          context: { location: args.context ?? "./plugin" },
+          platforms: [platform as docker.Platform],
+          tags: args.targets.map((t) => `${t.repository}:${shaTag}-${slug.arch}`),
+          buildArgs: { ...args.buildArgs },
+          labels: { ...args.labels },
+          cacheFrom: cache.cacheFrom,
+          cacheTo: cache.cacheTo,
+          registries,
+          builder: args.builder === undefined ? undefined : { name: args.builder },
+        },
+        { parent: this, retainOnDelete: true },
+      );
+    });
+
+    // Index names use the registry key and the tag role, never the tag text, so they stay
+    // stable across releases.
+    const indexRefs: Partial<Record<RegistryKey, pulumi.Output<string>>> = {};
+    for (const target of args.targets) {
+      for (const tag of args.tags) {
+        const index = new docker.Index(
+          `${name}-${target.key}-${tag.role}`,
+          {
+            tag: `${target.repository}:${tag.tag}`,
+            sources: images.map((img) => pulumi.interpolate`${target.repository}@${img.digest}`),
+            push: true,
+            registry:
+              target.credentials === undefined
+                ? undefined
+                : {
+                    address: target.address,
+                    username: target.credentials.username,
+                    password: target.credentials.password,
+                  },
+          },
+          { parent: this, retainOnDelete: true },
+        );
+        if (tag.role === "version") {
+          indexRefs[target.key] = index.ref;
+        }
+      }
+    }
+
+    const digestOf = (ref: string) => {
+      const at = ref.lastIndexOf("@");
+      return at < 0 ? "" : ref.slice(at + 1);
+    };
+    const firstRef = indexRefs[primary.key] as pulumi.Output<string>;
+    this.digest = firstRef.apply(digestOf);
+    this.refs = pulumi
+      .all(args.targets.map((t) => indexRefs[t.key] as pulumi.Output<string>))
+      .apply((refs) =>
+        Object.fromEntries(args.targets.map((t, i) => [t.key, `${t.repository}@${digestOf(refs[i])}`])),
+      );
+    this.pullCommands = this.refs.apply((refs) =>
+      args.targets.map((t) => `docker pull ${t.repository}:${versionTag.tag}@${digestOf(refs[t.key])}`),
+    );
+    this.tags = args.tags.map((t) => t.tag);
+    this.repositories = args.targets.map((t) => t.repository);
+    this.platforms = platforms;
+    this.registerOutputs({
+      digest: this.digest,
+      refs: this.refs,
+      tags: this.tags,
+      repositories: this.repositories,
+      pullCommands: this.pullCommands,
+      platforms: this.platforms,
+    });
+  }
+}

@@ -1,0 +1,125 @@
+// Registries: the GCP APIs the release needs, the Artifact Registry repository `gcr.io` that
+// serves gcr.io/<project>/… since GCR stopped taking writes, its cleanup policy and IAM, and the
+// GHCR coordinates (GHCR has no Pulumi resource; a package appears on first push).
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+
+import { gcrRepository, ghcrRepository } from "../lib/tags";
+
+/** APIs the release infrastructure uses. Never disabled on destroy: other things may use them. */
+export const REQUIRED_APIS = [
+  "artifactregistry.googleapis.com",
+  "iam.googleapis.com",
+  "iamcredentials.googleapis.com",
+  "sts.googleapis.com",
+] as const;
+
+/** Arguments of {@link Registries}. */
+export interface RegistriesArgs {
+  /** GCP project ID. */
+  readonly project: pulumi.Input<string>;
+  /** GitHub owner; lowercased for the GHCR path. */
+  readonly githubOwner: string;
+  /** Image name. Defaults to `cq-source-s3`. */
+  readonly imageName?: string;
+  /** Release tag prefix; tags starting with it are kept by the cleanup policy. Defaults to `v`. */
+  readonly releaseTagPrefix?: string;
+  /** Days after which untagged manifests are deleted. Defaults to 14. */
+  readonly untaggedRetentionDays?: number;
+  /** APIs another component already enables (e.g. identity's iam/iamcredentials/sts). Defaults to none. */
+  readonly skipApis?: readonly string[];
+  /** IAM member granted `roles/artifactregistry.writer` on the repository (the release identity only). */
+  readonly writerMember?: pulumi.Input<string>;
+  /** IAM member granted `roles/artifactregistry.reader` on the repository (the preview identity). */
+  readonly readerMember?: pulumi.Input<string>;
+}
+
+/** Cleanup policies: keep release tags, `latest` and the build cache; delete untagged manifests after N days. */
+export function cleanupPolicies(
+  releaseTagPrefix: string,
+  untaggedRetentionDays: number,
+): gcp.types.input.artifactregistry.RepositoryCleanupPolicy[] {
+  if (!Number.isInteger(untaggedRetentionDays) || untaggedRetentionDays < 1) {
+    throw new Error(`untaggedRetentionDays must be a positive integer, got ${untaggedRetentionDays}`);
+  }
+  return [
+    {
+      id: "keep-releases-and-cache",
+      action: "KEEP",
+      condition: { tagState: "TAGGED", tagPrefixes: [releaseTagPrefix, "latest", "buildcache-"] },
+    },
+    {
+      id: "delete-untagged",
+      action: "DELETE",
+      condition: { tagState: "UNTAGGED", olderThan: `${untaggedRetentionDays * 86400}s` },
+    },
+  ];
+}
+
+/** APIs, the Artifact Registry repository `gcr.io` (location `us`) and its IAM, plus GHCR coordinates. */
+export class Registries extends pulumi.ComponentResource {
+  /** Full resource name of the Artifact Registry repository. */
+  public readonly repositoryName: pulumi.Output<string>;
+  /** `gcr.io/<project>/<imageName>`. */
+  public readonly gcrImage: pulumi.Output<string>;
+  /** `ghcr.io/<owner lowercased>/<imageName>`. */
+  public readonly ghcrImage: pulumi.Output<string>;
+
+  constructor(name: string, args: RegistriesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cq-release:registries:Registries", name, args, opts);
+    const imageName = args.imageName ?? "cq-source-s3";
+
+    const skip = new Set(args.skipApis ?? []);
+    const apis = REQUIRED_APIS.filter((service) => !skip.has(service)).map(
+      (service) =>
+        new gcp.projects.Service(
+          `${name}-${service.split(".")[0]}`,
+          { project: args.project, service, disableOnDestroy: false, disableDependentServices: false },
+          { parent: this },
+        ),
+    );
+
+    // Protected: deleting it would delete every released image.
+    const repository = new gcp.artifactregistry.Repository(
+      `${name}-gcr-io`,
+      {
+        project: args.project,
+        location: "us",
+        repositoryId: "gcr.io",
+        format: "DOCKER",
+        description: "gcr.io compatibility repository for released images",
+        cleanupPolicyDryRun: false,
+        cleanupPolicies: cleanupPolicies(args.releaseTagPrefix ?? "v", args.untaggedRetentionDays ?? 14),
+      },
+      { parent: this, protect: true, dependsOn: apis },
+    );
+
+    const binding = (suffix: string, role: string, member: pulumi.Input<string>) =>
+      new gcp.artifactregistry.RepositoryIamMember(
+        `${name}-${suffix}`,
+        {
+          project: repository.project,
+          location: repository.location,
+          repository: repository.name,
+          role,
+          member,
+        },
+        { parent: this },
+      );
+    if (args.writerMember !== undefined) {
+      binding("release-writer", "roles/artifactregistry.writer", args.writerMember);
+    }
+    if (args.readerMember !== undefined) {
+      binding("preview-reader", "roles/artifactregistry.reader", args.readerMember);
+    }
+
+    this.repositoryName = repository.id;
+    this.gcrImage = pulumi.output(args.project).apply((project) => gcrRepository(project, imageName));
+    this.ghcrImage = pulumi.output(ghcrRepository(args.githubOwner, imageName));
+    this.registerOutputs({
+      repositoryName: this.repositoryName,
+      gcrImage: this.gcrImage,
+      ghcrImage: this.ghcrImage,
+    });
+  }
+}

@@ -1,0 +1,84 @@
+// cq-source-s3 release infrastructure. Reads like DESIGN.md's flow: validated config, then
+// identity → registries → repository settings → image, then the stack outputs.
+// Components are switched by plain booleans from config, never by an Output.
+import * as gcp from "@pulumi/gcp";
+
+import { GitHubIdentity, IDENTITY_APIS } from "./components/identity";
+import { imageArgsFromConfig, PluginImage } from "./components/image";
+import { Registries } from "./components/registries";
+import { RepoSettings } from "./components/repoSettings";
+import { loadConfig } from "./lib/config";
+import { gcrRepository, ghcrRepository } from "./lib/tags";
+
+// Throws (naming the key, the value and what is expected) before any resource is registered.
+const cfg = loadConfig();
+
+const identity = cfg.enableIdentity
+  ? new GitHubIdentity("identity", {
+      project: cfg.gcpProject as string,
+      owner: cfg.githubOwner,
+      ownerId: cfg.githubOwnerId as string,
+      repository: cfg.githubRepository,
+      repositoryId: cfg.githubRepositoryId as string,
+      defaultBranch: cfg.defaultBranch,
+      releaseTagPrefix: cfg.releaseTagPrefix,
+      poolId: cfg.wifPoolId,
+      providerId: cfg.wifProviderId,
+      stateBucket: cfg.stateBucket,
+      allowServiceAccountKeys: cfg.allowServiceAccountKeys,
+    })
+  : undefined;
+
+const registries = cfg.enableRegistries
+  ? new Registries("registries", {
+      project: cfg.gcpProject as string,
+      githubOwner: cfg.githubOwner,
+      imageName: cfg.imageName,
+      releaseTagPrefix: cfg.releaseTagPrefix,
+      skipApis: identity === undefined ? [] : IDENTITY_APIS,
+      writerMember: identity?.releaseMember,
+      readerMember: identity?.previewMember,
+    })
+  : undefined;
+
+if (cfg.enableRepoSettings && identity !== undefined && cfg.pulumiConfigPassphrase !== undefined) {
+  new RepoSettings("repo", {
+    owner: cfg.githubOwner,
+    repository: cfg.githubRepository,
+    releaseTagPrefix: cfg.releaseTagPrefix,
+    variables: {
+      GCP_PROJECT_ID: cfg.gcpProject as string,
+      GCP_WORKLOAD_IDENTITY_PROVIDER: identity.providerName,
+      GCP_RELEASE_SERVICE_ACCOUNT: identity.releaseServiceAccountEmail,
+      GCP_PREVIEW_SERVICE_ACCOUNT: identity.previewServiceAccountEmail,
+      PULUMI_BACKEND_URL: `gs://${cfg.stateBucket}`,
+      GCR_IMAGE: gcrRepository(cfg.gcpProject as string, cfg.imageName),
+      GHCR_IMAGE: ghcrRepository(cfg.githubOwner, cfg.imageName),
+    },
+    pulumiConfigPassphrase: cfg.pulumiConfigPassphrase,
+  });
+}
+
+const image = cfg.enableImage
+  ? new PluginImage(
+      "plugin",
+      imageArgsFromConfig(cfg, {
+        // Only asked for when gcr is on, so a local stack never talks to GCP.
+        gcrAccessToken: cfg.gcr ? gcp.organizations.getClientConfigOutput().accessToken : undefined,
+        env: process.env,
+      }),
+      { dependsOn: registries === undefined ? [] : [registries] },
+    )
+  : undefined;
+
+export const imageDigest = image?.digest;
+export const imageRefs = image?.refs;
+export const imageTags = image?.tags;
+export const imageRepositories = image?.repositories;
+export const pullCommands = image?.pullCommands;
+export const platforms = image?.platforms;
+export const version = cfg.version;
+export const commit = cfg.commit;
+export const workloadIdentityProvider = identity?.providerName;
+export const releaseServiceAccount = identity?.releaseServiceAccountEmail;
+export const previewServiceAccount = identity?.previewServiceAccountEmail;

@@ -1,0 +1,308 @@
+import * as assert from "node:assert/strict";
+
+import * as pulumi from "@pulumi/pulumi";
+
+import { parseConfig } from "../lib/config";
+import {
+  byName,
+  containsSecret,
+  customResources,
+  fakeDigest,
+  isSecretInput,
+  LOCAL,
+  plain,
+  PROD,
+  source,
+  settle,
+  setupMocks,
+  unwrap,
+} from "./mocks";
+
+type ImageModule = typeof import("../components/image");
+
+const GHA_ENV = { ACTIONS_RUNTIME_TOKEN: "t", ACTIONS_CACHE_URL: "https://cache.example/" };
+
+describe("image: pure helpers", () => {
+  let mod: ImageModule;
+  before(async () => {
+    await setupMocks();
+    mod = await import("../components/image");
+  });
+
+  const envs: [string, Record<string, string | undefined>, boolean][] = [
+    ["both set", GHA_ENV, true],
+    ["token only", { ACTIONS_RUNTIME_TOKEN: "t" }, false],
+    ["url only", { ACTIONS_CACHE_URL: "u" }, false],
+    ["empty token", { ACTIONS_RUNTIME_TOKEN: "", ACTIONS_CACHE_URL: "u" }, false],
+    ["neither", {}, false],
+  ];
+  for (const [what, env, want] of envs) {
+    it(`gha cache available: ${what} → ${want}`, () => {
+      assert.equal(mod.ghaCacheAvailable(env), want);
+    });
+  }
+
+  it("slugs platforms for cache tags and names", () => {
+    assert.deepEqual(mod.platformSlug("linux/arm64"), { arch: "arm64", name: "linux-arm64" });
+  });
+
+  it("puts a max-mode registry cache per platform in the primary repository", () => {
+    assert.deepEqual(mod.cacheSettings("gcr.io/p/cq-source-s3", "cq-source-s3", "linux/arm64", false), {
+      cacheFrom: [{ registry: { ref: "gcr.io/p/cq-source-s3:buildcache-arm64" } }],
+      cacheTo: [
+        { registry: { ref: "gcr.io/p/cq-source-s3:buildcache-arm64", mode: "max", ignoreError: true } },
+      ],
+    });
+  });
+
+  it("adds a gha cache scoped per platform when available", () => {
+    const c = mod.cacheSettings("r/i", "i", "linux/amd64", true);
+    assert.deepEqual(c.cacheFrom[1], { gha: { scope: "i-amd64" } });
+    assert.deepEqual(c.cacheTo[1], { gha: { scope: "i-amd64", mode: "max", ignoreError: true } });
+  });
+
+  it("derives build args: VERSION, SOURCE_DATE_EPOCH from the commit time, base-image overrides", () => {
+    assert.deepEqual(
+      mod.buildArgs({
+        version: "v1.2.3",
+        commitTime: "2025-01-01T00:00:00Z",
+        builderImage: "127.0.0.1:5000/cq-build/golang:local",
+      }),
+      {
+        VERSION: "v1.2.3",
+        SOURCE_DATE_EPOCH: "1735689600",
+        BUILDER_IMAGE: "127.0.0.1:5000/cq-build/golang:local",
+      },
+    );
+  });
+
+  it("maps config to image args with gcr/ghcr credentials as secrets and none for local", async () => {
+    const cfg = parseConfig(source({ ...PROD, localRegistry: "127.0.0.1:5000" }));
+    const args = mod.imageArgsFromConfig(cfg, { gcrAccessToken: "ya29.token", env: {} });
+    assert.deepEqual(
+      args.targets.map((t) => [t.key, t.repository, t.credentials === undefined]),
+      [
+        ["gcr", "gcr.io/example-cq-release/cq-source-s3", false],
+        ["ghcr", "ghcr.io/example-org/cq-source-s3", false],
+        ["local", "127.0.0.1:5000/cq-source-s3", true],
+      ],
+    );
+    const [gcr, ghcr] = args.targets;
+    assert.equal(gcr.credentials?.username, "oauth2accesstoken");
+    assert.equal(await pulumi.isSecret(gcr.credentials?.password as pulumi.Output<string>), true);
+    assert.equal(await unwrap(gcr.credentials?.password as pulumi.Output<string>), "ya29.token");
+    assert.equal(ghcr.credentials?.username, "Example-Org");
+    assert.equal(await pulumi.isSecret(ghcr.credentials?.password as pulumi.Output<string>), true);
+    assert.deepEqual(
+      args.tags.map((t) => t.tag),
+      ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"],
+    );
+    assert.equal(args.ghaCache, false);
+    assert.equal(
+      args.labels["org.opencontainers.image.revision"],
+      "abc1234def5678901234567890abcdef12345678",
+    );
+  });
+
+  it("refuses gcr without an access token", () => {
+    const cfg = parseConfig(source(PROD));
+    assert.throws(() => mod.imageArgsFromConfig(cfg, { env: {} }), {
+      message: "gcr is enabled but no GCP access token was supplied",
+    });
+  });
+
+  it("turns gha off when cache is off, even in Actions", () => {
+    const cfg = parseConfig(source({ ...LOCAL, cache: "false" }));
+    assert.equal(mod.imageArgsFromConfig(cfg, { env: GHA_ENV }).ghaCache, false);
+  });
+});
+
+describe("image component: gcr + ghcr + local, two platforms, gha cache", () => {
+  let image: InstanceType<ImageModule["PluginImage"]>;
+
+  before(async () => {
+    await setupMocks();
+    const mod = await import("../components/image");
+    const cfg = parseConfig(
+      source({
+        ...PROD,
+        localRegistry: "127.0.0.1:5000",
+        builder: "local",
+        runtimeImage: "r.example/d:nonroot",
+      }),
+    );
+    image = new mod.PluginImage(
+      "plugin",
+      mod.imageArgsFromConfig(cfg, { gcrAccessToken: "ya29.t", env: GHA_ENV }),
+    );
+    await unwrap(image.pullCommands);
+    await settle();
+  });
+
+  it("registers one Image per platform and one Index per registry × tag, nothing else", () => {
+    const types = customResources().map((r) => r.type);
+    assert.equal(types.filter((t) => t === "docker-build:index:Image").length, 2);
+    assert.equal(types.filter((t) => t === "docker-build:index:Index").length, 12);
+    assert.equal(types.length, 14);
+    assert.equal(byName("plugin").type, "cq-release:image:PluginImage");
+  });
+
+  it("builds each platform from ./Dockerfile with ./plugin as context and pushes", () => {
+    const amd64 = byName("plugin-linux-amd64");
+    assert.equal(amd64.inputs.push, true);
+    assert.deepEqual(amd64.inputs.platforms, ["linux/amd64"]);
+    assert.deepEqual(amd64.inputs.dockerfile, { location: "./Dockerfile" });
+    assert.deepEqual(amd64.inputs.context, { location: "./plugin" });
+    assert.deepEqual(amd64.inputs.builder, { name: "local" });
+    assert.deepEqual(amd64.inputs.buildArgs, {
+      VERSION: "v1.2.3",
+      SOURCE_DATE_EPOCH: "1741064767",
+      RUNTIME_IMAGE: "r.example/d:nonroot",
+    });
+    assert.equal(
+      (amd64.inputs.labels as Record<string, string>)["org.opencontainers.image.created"],
+      "2025-03-04T05:06:07Z",
+    );
+    assert.deepEqual(byName("plugin-linux-arm64").inputs.platforms, ["linux/arm64"]);
+  });
+
+  it("pushes each platform image under a per-arch sha tag in every registry", () => {
+    assert.deepEqual(byName("plugin-linux-arm64").inputs.tags, [
+      "gcr.io/example-cq-release/cq-source-s3:v1.2.3-abc1234-arm64",
+      "ghcr.io/example-org/cq-source-s3:v1.2.3-abc1234-arm64",
+      "127.0.0.1:5000/cq-source-s3:v1.2.3-abc1234-arm64",
+    ]);
+  });
+
+  it("caches per platform in the primary (gcr) repository, plus gha", () => {
+    const arm = byName("plugin-linux-arm64");
+    assert.deepEqual(arm.inputs.cacheFrom, [
+      { registry: { ref: "gcr.io/example-cq-release/cq-source-s3:buildcache-arm64" } },
+      { gha: { scope: "cq-source-s3-arm64" } },
+    ]);
+    assert.deepEqual(plain(arm.inputs.cacheTo), [
+      {
+        registry: {
+          ref: "gcr.io/example-cq-release/cq-source-s3:buildcache-arm64",
+          mode: "max",
+          ignoreError: true,
+        },
+      },
+      { gha: { scope: "cq-source-s3-arm64", mode: "max", ignoreError: true } },
+    ]);
+  });
+
+  it("logs in to gcr.io with the access token and ghcr.io with the token, both secret; none for local", () => {
+    const raw = byName("plugin-linux-amd64").inputs.registries;
+    // The list carries secrets, so Pulumi marks the whole input secret.
+    assert.equal(isSecretInput(raw), true);
+    const regs = plain(raw) as Record<string, unknown>[];
+    assert.deepEqual(
+      regs.map((r) => [r.address, plain(r.username)]),
+      [
+        ["gcr.io", "oauth2accesstoken"],
+        ["ghcr.io", "Example-Org"],
+      ],
+    );
+    assert.deepEqual(
+      regs.map((r) => plain(r.password)),
+      ["ya29.t", "ghs_token"],
+    );
+  });
+
+  it("never lets Pulumi delete a pushed release (retainOnDelete on every Image and Index)", () => {
+    for (const r of customResources()) {
+      assert.equal(r.retainOnDelete, true, r.name);
+    }
+  });
+
+  it("names indexes by registry and tag role, and joins the platform digests in that registry", () => {
+    const names = customResources()
+      .filter((r) => r.type === "docker-build:index:Index")
+      .map((r) => r.name)
+      .sort();
+    assert.deepEqual(
+      names,
+      [
+        "plugin-gcr-sha",
+        "plugin-gcr-version",
+        "plugin-gcr-minor",
+        "plugin-gcr-latest",
+        "plugin-ghcr-sha",
+        "plugin-ghcr-version",
+        "plugin-ghcr-minor",
+        "plugin-ghcr-latest",
+        "plugin-local-sha",
+        "plugin-local-version",
+        "plugin-local-minor",
+        "plugin-local-latest",
+      ].sort(),
+    );
+    const latest = byName("plugin-ghcr-latest");
+    assert.equal(latest.inputs.tag, "ghcr.io/example-org/cq-source-s3:latest");
+    const amdDigest = fakeDigest('plugin-linux-amd64:["linux/amd64"]');
+    const armDigest = fakeDigest('plugin-linux-arm64:["linux/arm64"]');
+    assert.deepEqual(latest.inputs.sources, [
+      `ghcr.io/example-org/cq-source-s3@${amdDigest}`,
+      `ghcr.io/example-org/cq-source-s3@${armDigest}`,
+    ]);
+    assert.equal(latest.inputs.push, true);
+    assert.equal(containsSecret(latest.inputs.registry), true);
+    assert.equal((plain(latest.inputs.registry) as Record<string, unknown>).username, "Example-Org");
+    assert.equal(byName("plugin-local-version").inputs.registry, undefined);
+  });
+
+  it("outputs the index digest, refs per registry, tags and pull commands", async () => {
+    const digest = await unwrap(image.digest);
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(await unwrap(image.refs), {
+      gcr: `gcr.io/example-cq-release/cq-source-s3@${digest}`,
+      ghcr: `ghcr.io/example-org/cq-source-s3@${digest}`,
+      local: `127.0.0.1:5000/cq-source-s3@${digest}`,
+    });
+    assert.deepEqual(image.tags, ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"]);
+    assert.deepEqual(image.platforms, ["linux/amd64", "linux/arm64"]);
+    assert.deepEqual(await unwrap(image.pullCommands), [
+      `docker pull gcr.io/example-cq-release/cq-source-s3:v1.2.3@${digest}`,
+      `docker pull ghcr.io/example-org/cq-source-s3:v1.2.3@${digest}`,
+      `docker pull 127.0.0.1:5000/cq-source-s3:v1.2.3@${digest}`,
+    ]);
+  });
+});
+
+describe("image component: cache off, pre-release", () => {
+  it("sets no cache and tags only the exact pre-release", async () => {
+    await setupMocks();
+    const mod = await import("../components/image");
+    const cfg = parseConfig(
+      source({ ...LOCAL, cache: "false", version: "v2.0.0-rc.1", platforms: '["linux/amd64"]' }),
+    );
+    const image = new mod.PluginImage("pre", mod.imageArgsFromConfig(cfg, { env: GHA_ENV }));
+    await unwrap(image.digest);
+    await settle();
+    const img = byName("pre-linux-amd64");
+    assert.deepEqual(img.inputs.cacheFrom, []);
+    assert.deepEqual(img.inputs.cacheTo, []);
+    assert.deepEqual(img.inputs.registries, []);
+    assert.deepEqual(
+      customResources()
+        .filter((r) => r.type === "docker-build:index:Index")
+        .map((r) => r.inputs.tag),
+      ["127.0.0.1:5000/cq-source-s3:v2.0.0-rc.1-0123456", "127.0.0.1:5000/cq-source-s3:v2.0.0-rc.1"],
+    );
+  });
+
+  it("refuses tags without a version role", async () => {
+    const mod = await import("../components/image");
+    assert.throws(
+      () =>
+        new mod.PluginImage("bad", {
+          targets: [{ key: "local", address: "a:1", repository: "a:1/i" }],
+          tags: [{ role: "sha", tag: "x" }],
+          buildArgs: {},
+          labels: {},
+        }),
+      { message: "PluginImage needs a tag with role 'version'" },
+    );
+  });
+});

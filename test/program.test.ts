@@ -1,0 +1,200 @@
+// The whole program (index.ts) under mocks, per stack: what `pulumi up` would register.
+import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+
+import * as pulumi from "@pulumi/pulumi";
+
+import { calls, customResources, LOCAL, PROD, registrations, settle, setupMocks, unwrap } from "./mocks";
+
+type Program = typeof import("../index");
+
+/** Runs index.ts afresh with this stack config and returns its exports. */
+async function runProgram(config: Record<string, string>, secretKeys: string[] = []): Promise<Program> {
+  await setupMocks(config, secretKeys);
+  delete require.cache[require.resolve("../index")];
+  const program = await import("../index");
+  return program;
+}
+
+/** Pulumi.local.yaml as a config table. */
+function localStackFile(): Record<string, string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const yaml = require("js-yaml") as { load(text: string): unknown };
+  const file = yaml.load(readFileSync(path.join(__dirname, "..", "Pulumi.local.yaml"), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  return Object.fromEntries(Object.entries(file.config).map(([k, v]) => [k, String(v)]));
+}
+
+describe("program: local stack (Pulumi.local.yaml)", () => {
+  let program: Program;
+  before(async () => {
+    program = await runProgram(localStackFile());
+    await unwrap(program.pullCommands as pulumi.Output<string[]>);
+    await settle();
+  });
+
+  it("registers only docker-build resources: one Image per platform and one Index per tag", () => {
+    const types = customResources().map((r) => r.type);
+    assert.deepEqual([...new Set(types)].sort(), ["docker-build:index:Image", "docker-build:index:Index"]);
+    assert.equal(types.filter((t) => t === "docker-build:index:Image").length, 2);
+    assert.equal(types.filter((t) => t === "docker-build:index:Index").length, 4);
+    assert.deepEqual(
+      registrations.filter((r) => !r.custom).map((r) => r.type),
+      ["cq-release:image:PluginImage"],
+    );
+  });
+
+  it("touches nothing from GCP or GitHub, not even a provider function", () => {
+    assert.equal(
+      registrations.filter((r) => /^(gcp|github|pulumi:providers:(gcp|github))/.test(r.type)).length,
+      0,
+    );
+    assert.equal(calls.length, 0);
+  });
+
+  it("pushes to 127.0.0.1:5000 without credentials, with the local builder and base images", () => {
+    const img = customResources().find((r) => r.name === "plugin-linux-amd64");
+    assert.ok(img);
+    assert.deepEqual(img.inputs.tags, ["127.0.0.1:5000/cq-source-s3:v0.1.0-0123456-amd64"]);
+    assert.deepEqual(img.inputs.registries, []);
+    assert.deepEqual(img.inputs.builder, { name: "local" });
+    assert.equal(
+      (img.inputs.buildArgs as Record<string, string>).BUILDER_IMAGE,
+      "127.0.0.1:5000/cq-build/golang:local",
+    );
+    assert.equal(
+      (img.inputs.buildArgs as Record<string, string>).RUNTIME_IMAGE,
+      "127.0.0.1:5000/cq-build/distroless-static:nonroot",
+    );
+  });
+
+  it("exports the image outputs and no identity outputs", async () => {
+    const digest = await unwrap(program.imageDigest as pulumi.Output<string>);
+    assert.deepEqual(await unwrap(program.imageRefs as pulumi.Output<Record<string, string>>), {
+      local: `127.0.0.1:5000/cq-source-s3@${digest}`,
+    });
+    assert.deepEqual(program.imageTags, ["v0.1.0-0123456", "v0.1.0", "v0.1", "latest"]);
+    assert.deepEqual(program.imageRepositories, ["127.0.0.1:5000/cq-source-s3"]);
+    assert.deepEqual(program.platforms, ["linux/amd64", "linux/arm64"]);
+    assert.equal(program.version, "v0.1.0");
+    assert.equal(program.commit, "0123456789abcdef0123456789abcdef01234567");
+    assert.equal(program.workloadIdentityProvider, undefined);
+    assert.equal(program.releaseServiceAccount, undefined);
+  });
+});
+
+describe("program: prod stack", () => {
+  let program: Program;
+  before(async () => {
+    program = await runProgram(PROD, ["ghcrToken", "pulumiConfigPassphrase"]);
+    await unwrap(program.pullCommands as pulumi.Output<string[]>);
+    await unwrap(program.workloadIdentityProvider as pulumi.Output<string>);
+    await settle();
+  });
+
+  it("creates identity, registries, repo settings and image components in that order", () => {
+    assert.deepEqual(
+      registrations.filter((r) => !r.custom).map((r) => r.type),
+      [
+        "cq-release:identity:GitHubIdentity",
+        "cq-release:registries:Registries",
+        "cq-release:repoSettings:RepoSettings",
+        "cq-release:image:PluginImage",
+      ],
+    );
+  });
+
+  it("grants registry write to the release service account and read to preview", async () => {
+    const writer = customResources().find((r) => r.name === "registries-release-writer");
+    const reader = customResources().find((r) => r.name === "registries-preview-reader");
+    const release = await unwrap(program.releaseServiceAccount as pulumi.Output<string>);
+    const preview = await unwrap(program.previewServiceAccount as pulumi.Output<string>);
+    assert.equal(writer?.inputs.member, `serviceAccount:${release}`);
+    assert.equal(reader?.inputs.member, `serviceAccount:${preview}`);
+    assert.notEqual(release, preview);
+  });
+
+  it("enables each API once (identity enables iam/iamcredentials/sts, registries artifactregistry)", () => {
+    const services = customResources()
+      .filter((r) => r.type === "gcp:projects/service:Service")
+      .map((r) => r.inputs.service as string)
+      .sort();
+    assert.deepEqual(services, [...new Set(services)]);
+    assert.ok(services.includes("artifactregistry.googleapis.com"));
+  });
+
+  it("publishes the identity and image names as Actions variables", async () => {
+    const vars = Object.fromEntries(
+      customResources()
+        .filter((r) => r.type === "github:index/actionsVariable:ActionsVariable")
+        .map((r) => [r.inputs.variableName, r.inputs.value]),
+    );
+    assert.deepEqual(vars, {
+      GCP_PROJECT_ID: "example-cq-release",
+      GCP_WORKLOAD_IDENTITY_PROVIDER: await unwrap(program.workloadIdentityProvider as pulumi.Output<string>),
+      GCP_RELEASE_SERVICE_ACCOUNT: await unwrap(program.releaseServiceAccount as pulumi.Output<string>),
+      GCP_PREVIEW_SERVICE_ACCOUNT: await unwrap(program.previewServiceAccount as pulumi.Output<string>),
+      PULUMI_BACKEND_URL: "gs://example-cq-release-state",
+      GCR_IMAGE: "gcr.io/example-cq-release/cq-source-s3",
+      GHCR_IMAGE: "ghcr.io/example-org/cq-source-s3",
+    });
+    assert.match(
+      vars.GCP_WORKLOAD_IDENTITY_PROVIDER as string,
+      /^projects\/\d+\/locations\/global\/workloadIdentityPools\/github-actions\/providers\/github$/,
+    );
+  });
+
+  it("gets the gcr.io password from the gcp provider's access token", () => {
+    assert.deepEqual(
+      calls.map((c) => c.token),
+      ["gcp:organizations/getClientConfig:getClientConfig"],
+    );
+  });
+
+  it("exports refs for gcr and ghcr and the contracted output names", async () => {
+    const refs = await unwrap(program.imageRefs as pulumi.Output<Record<string, string>>);
+    assert.deepEqual(Object.keys(refs), ["gcr", "ghcr"]);
+    assert.deepEqual(program.imageTags, ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"]);
+    for (const name of [
+      "imageDigest",
+      "imageRefs",
+      "imageTags",
+      "imageRepositories",
+      "pullCommands",
+      "platforms",
+      "version",
+      "commit",
+      "workloadIdentityProvider",
+      "releaseServiceAccount",
+      "previewServiceAccount",
+    ]) {
+      assert.notEqual((program as Record<string, unknown>)[name], undefined, name);
+    }
+  });
+});
+
+describe("program: invalid config", () => {
+  const bad: [string, Record<string, string>, RegExp][] = [
+    ["bad version", { ...PROD, version: "1.2" }, /cq-source-s3-release:version: invalid value "1.2"/],
+    [
+      "typo in a key",
+      { ...PROD, enableImages: "false" },
+      /cq-source-s3-release:enableImages: unknown config key/,
+    ],
+    [
+      "local stack with ghcr but no token",
+      { ...LOCAL, ghcr: "true" },
+      /cq-source-s3-release:ghcrToken: missing/,
+    ],
+  ];
+  for (const [what, config, message] of bad) {
+    it(`fails before registering any resource: ${what}`, async () => {
+      await assert.rejects(runProgram(config, ["ghcrToken", "pulumiConfigPassphrase"]), message);
+      await settle();
+      assert.equal(registrations.length, 0);
+      assert.equal(calls.length, 0);
+    });
+  }
+});
