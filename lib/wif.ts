@@ -98,7 +98,7 @@ const OWNER = /^(?=.{1,39}$)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
 const REPOSITORY = /^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
 const WORKFLOW = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}\.ya?ml$/;
 const ENVIRONMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;
-// Conservative subset of git's ref-name rules; no quotes, backslashes, spaces or `~^:?*[`.
+// Conservative subsets of git's ref-name rules: no quotes, backslashes, spaces or `~^:?*[`.
 const TAG_PREFIX = /^(?!.*\.\.)(?!.*\/\/)[A-Za-z][A-Za-z0-9._/-]{0,31}$/;
 const REF_PART = /^(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!.*\/$)(?![-/.])[A-Za-z0-9._/-]+$/;
 
