@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import * as yaml from "js-yaml";
 
 import * as pulumi from "@pulumi/pulumi";
 
@@ -309,9 +310,6 @@ describe("config: helpers", () => {
 });
 
 describe("config: Pulumi.yaml declares every key with the same type and default", () => {
-  // js-yaml ships with @pulumi/pulumi (it parses Pulumi.yaml itself).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const yaml = require("js-yaml") as { load(text: string): unknown };
   const project = yaml.load(readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
     name: string;
     config: Record<string, { type: string; description: string; default?: unknown }>;

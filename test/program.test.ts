@@ -2,6 +2,7 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import * as yaml from "js-yaml";
 
 import * as pulumi from "@pulumi/pulumi";
 
@@ -19,8 +20,6 @@ async function runProgram(config: Record<string, string>, secretKeys: string[] =
 
 /** Pulumi.local.yaml as a config table. */
 function localStackFile(): Record<string, string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const yaml = require("js-yaml") as { load(text: string): unknown };
   const file = yaml.load(readFileSync(path.join(__dirname, "..", "Pulumi.local.yaml"), "utf8")) as {
     config: Record<string, unknown>;
   };
