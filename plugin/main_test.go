@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	discoveryv1 "github.com/cloudquery/plugin-pb-go/pb/discovery/v1"
+	pluginv3 "github.com/cloudquery/plugin-pb-go/pb/plugin/v3"
+	"github.com/cloudquery/plugin-sdk/v4/schema"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+const testVersion = "v9.8.7-test"
+
+// TestServeBinary builds the real binary, serves it on 127.0.0.1 and drives it
+// over gRPC like the CloudQuery CLI. It builds with the test's own flags (no
+// -trimpath, inherited CGO setting) so the package cache from compiling this
+// test is reused; scripts/verify-static.sh checks the Dockerfile's exact build.
+func TestServeBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cq-source-s3")
+	build := exec.Command("go", "build", "-ldflags", "-s -w -X main.Version="+testVersion, "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	endpoint := startEmulator(t, map[string][]byte{
+		"lake/metrics/cpu/part-0.parquet": parquetInts(t, "value", 1, 2, 3),
+		"lake/metrics/cpu/part-1.parquet": parquetInts(t, "value", 4),
+		"lake/hosts.parquet":              parquetInts(t, "id", 42),
+	})
+
+	addr := freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "serve", "--address", addr, "--log-format", "json", "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "CQ_TELEMETRY_LEVEL=none")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("plugin output:\n%s", logs.String())
+		}
+	})
+
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+
+	versions := waitReady(ctx, t, discoveryv1.NewDiscoveryClient(conn))
+	if !containsInt(versions, 3) {
+		t.Fatalf("protocol versions %v lack 3", versions)
+	}
+
+	pc := pluginv3.NewPluginClient(conn)
+	name, err := pc.GetName(ctx, &pluginv3.GetName_Request{})
+	if err != nil || name.Name != "s3" {
+		t.Fatalf("GetName = %v, %v", name, err)
+	}
+	version, err := pc.GetVersion(ctx, &pluginv3.GetVersion_Request{})
+	if err != nil || version.Version != testVersion {
+		t.Fatalf("GetVersion = %v, %v; want %s (from -ldflags -X main.Version)", version, err, testVersion)
+	}
+
+	// A bad spec is refused at Init with a message naming the key.
+	_, err = pc.Init(ctx, &pluginv3.Init_Request{Spec: []byte(`{"bucket":"s3://x","region":"us-east-1"}`)})
+	if err == nil || !strings.Contains(err.Error(), `"bucket" must be a bucket name, not a URL`) {
+		t.Fatalf("Init with bad spec: %v", err)
+	}
+
+	spec := fmt.Sprintf(`{"bucket":"warehouse","region":"us-east-1","endpoint":%q,"path_prefix":"lake","access_key_id":"k","secret_access_key":"s","rows_per_record":2}`, endpoint)
+	if _, err := pc.Init(ctx, &pluginv3.Init_Request{Spec: []byte(spec)}); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	tablesResp, err := pc.GetTables(ctx, &pluginv3.GetTables_Request{Tables: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for _, b := range tablesResp.Tables {
+		sc, err := pluginv3.NewSchemaFromBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := schema.NewTableFromArrowSchema(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, fmt.Sprintf("%s(%s)", tbl.Name, strings.Join(tbl.Columns.Names(), ",")))
+	}
+	if got := strings.Join(tables, " "); got != "hosts(id) metrics_cpu(value)" {
+		t.Fatalf("tables = %s", got)
+	}
+
+	stream, err := pc.Sync(ctx, &pluginv3.Sync_Request{Tables: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]int64{}
+	counts := map[string]int64{}
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			if strings.Contains(err.Error(), "EOF") {
+				break
+			}
+			t.Fatalf("sync stream: %v", err)
+		}
+		ins := msg.GetInsert()
+		if ins == nil {
+			continue
+		}
+		rec, err := pluginv3.NewRecordFromBytes(ins.Record)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tableName, _ := rec.Schema().Metadata().GetValue(schema.MetadataTableName)
+		if rec.NumRows() > 2 {
+			t.Errorf("record of %d rows exceeds rows_per_record 2", rec.NumRows())
+		}
+		for _, v := range rec.Column(0).(*array.Int64).Int64Values() {
+			sums[tableName] += v
+			counts[tableName]++
+		}
+	}
+	if fmt.Sprint(counts) != "map[hosts:1 metrics_cpu:4]" || fmt.Sprint(sums) != "map[hosts:42 metrics_cpu:10]" {
+		t.Fatalf("counts %v sums %v", counts, sums)
+	}
+}
+
+func waitReady(ctx context.Context, t *testing.T, dc discoveryv1.DiscoveryClient) []int32 {
+	t.Helper()
+	var lastErr error
+	for i := 0; i < 200; i++ { // bounded: 200 × 100 ms
+		reqCtx, cancel := context.WithTimeout(ctx, time.Second)
+		resp, err := dc.GetVersions(reqCtx, &discoveryv1.GetVersions_Request{})
+		cancel()
+		if err == nil {
+			return resp.Versions
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			t.Fatalf("plugin not ready: %v", lastErr)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("plugin not ready after 20s: %v", lastErr)
+	return nil
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+func startEmulator(t *testing.T, objects map[string][]byte) string {
+	t.Helper()
+	backend := s3mem.New()
+	if err := backend.CreateBucket("warehouse"); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range objects {
+		if _, err := backend.PutObject("warehouse", k, map[string]string{}, bytes.NewReader(v), int64(len(v)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func parquetInts(t *testing.T, column string, values ...int64) []byte {
+	t.Helper()
+	sc := arrow.NewSchema([]arrow.Field{{Name: column, Type: arrow.PrimitiveTypes.Int64}}, nil)
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	defer b.Release()
+	b.AppendValues(values, nil)
+	col := b.NewArray()
+	defer col.Release()
+	rec := array.NewRecordBatch(sc, []arrow.Array{col}, int64(len(values)))
+	defer rec.Release()
+	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
+	defer tbl.Release()
+	var buf bytes.Buffer
+	if err := pqarrow.WriteTable(tbl, &buf, 1024, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func containsInt(vs []int32, want int32) bool {
+	for _, v := range vs {
+		if v == want {
+			return true
+		}
+	}
+	return false
+}
