@@ -81,8 +81,16 @@ status=0
 log "actionlint $("$actionlint" -version | head -n1) on .github/workflows"
 "$actionlint" -shellcheck="$shellcheck" -no-color .github/workflows/*.yml || status=1
 
-# Every tracked shell script: *.sh plus the CI entry point (a bash script without extension).
-mapfile -t scripts < <(git ls-files -- '*.sh' '.ci/run')
+# Every tracked shell script: *.sh, plus extension-less files with a sh/bash shebang (.ci/run,
+# the policy engine test's analyzer launcher).
+scripts=()
+while IFS= read -r -d '' file; do
+  if [[ "$file" == *.sh ]]; then
+    scripts+=("$file")
+  elif [[ -f "$file" && "$file" != *.* ]] && head -n1 "$file" | grep -Eq '^#!.*[/ ](ba)?sh$'; then
+    scripts+=("$file")
+  fi
+done < <(git ls-files -z)
 log "shellcheck $SHELLCHECK_VERSION on ${#scripts[@]} script(s)"
 if [[ "${#scripts[@]}" -gt 0 ]]; then
   "$shellcheck" --external-sources "${scripts[@]}" || status=1
