@@ -96,6 +96,18 @@ if [[ "${#scripts[@]}" -gt 0 ]]; then
   "$shellcheck" --external-sources "${scripts[@]}" || status=1
 fi
 
+# Remote actions must be pinned to a full commit SHA with the release it corresponds to in a
+# comment (`owner/repo@<40 hex> # vX.Y.Z`), so updates are reviewable; local ./ workflows excepted.
+log "action pins on .github/workflows"
+unpinned="$(grep -nE '^[[:space:]-]*uses:' .github/workflows/*.yml |
+  grep -vE 'uses:[[:space:]]+\./' |
+  grep -vE 'uses:[[:space:]]+[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}[[:space:]]+#[[:space:]]+v[0-9]+\.[0-9]+\.[0-9]+$' || true)"
+if [[ -n "$unpinned" ]]; then
+  printf '%s\n' "$unpinned" >&2
+  log "the uses: above are not pinned as owner/repo@<sha> # vX.Y.Z"
+  status=1
+fi
+
 log "zizmor $ZIZMOR_VERSION --offline on .github/workflows"
 "$zizmor" --offline --no-progress .github/workflows || status=1
 
