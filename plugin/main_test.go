@@ -29,15 +29,33 @@ import (
 
 const testVersion = "v9.8.7-test"
 
+// Environment for scripts/verify-static.sh, which reuses this test on
+// cross-built binaries: a prebuilt binary, its expected version, and a
+// wrapper to run it with (qemu-aarch64-static for arm64).
+const (
+	envBinary  = "CQ_SOURCE_S3_BINARY"
+	envVersion = "CQ_SOURCE_S3_BINARY_VERSION"
+	envWrapper = "CQ_SOURCE_S3_EXEC_WRAPPER"
+)
+
 // TestServeBinary builds the real binary, serves it on 127.0.0.1 and drives it
 // over gRPC like the CloudQuery CLI. It builds with the test's own flags (no
 // -trimpath, inherited CGO setting) so the package cache from compiling this
 // test is reused; scripts/verify-static.sh checks the Dockerfile's exact build.
 func TestServeBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "cq-source-s3")
-	build := exec.Command("go", "build", "-ldflags", "-s -w -X main.Version="+testVersion, "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, wantVersion := os.Getenv(envBinary), os.Getenv(envVersion)
+	if bin == "" {
+		bin, wantVersion = filepath.Join(t.TempDir(), "cq-source-s3"), testVersion
+		build := exec.Command("go", "build", "-ldflags", "-s -w -X main.Version="+testVersion, "-o", bin, ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+	} else if wantVersion == "" {
+		t.Fatalf("%s is set but %s is not", envBinary, envVersion)
+	}
+	argv := []string{bin, "serve"}
+	if w := os.Getenv(envWrapper); w != "" {
+		argv = append([]string{w}, argv...)
 	}
 
 	endpoint := startEmulator(t, map[string][]byte{
@@ -47,10 +65,10 @@ func TestServeBinary(t *testing.T) {
 	})
 
 	addr := freeAddr(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--address", addr, "--log-format", "json", "--log-level", "debug")
+	cmd := exec.Command(argv[0], append(argv[1:], "--address", addr, "--log-format", "json", "--log-level", "debug")...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "CQ_TELEMETRY_LEVEL=none")
 	if err := cmd.Start(); err != nil {
@@ -81,8 +99,8 @@ func TestServeBinary(t *testing.T) {
 		t.Fatalf("GetName = %v, %v", name, err)
 	}
 	version, err := pc.GetVersion(ctx, &pluginv3.GetVersion_Request{})
-	if err != nil || version.Version != testVersion {
-		t.Fatalf("GetVersion = %v, %v; want %s (from -ldflags -X main.Version)", version, err, testVersion)
+	if err != nil || version.Version != wantVersion {
+		t.Fatalf("GetVersion = %v, %v; want %s (from -ldflags -X main.Version)", version, err, wantVersion)
 	}
 
 	// A bad spec is refused at Init with a message naming the key.
@@ -154,7 +172,7 @@ func TestServeBinary(t *testing.T) {
 func waitReady(ctx context.Context, t *testing.T, dc discoveryv1.DiscoveryClient) []int32 {
 	t.Helper()
 	var lastErr error
-	for i := 0; i < 200; i++ { // bounded: 200 × 100 ms
+	for i := 0; i < 300; i++ { // bounded: 300 × (≤1 s + 100 ms), and ctx
 		reqCtx, cancel := context.WithTimeout(ctx, time.Second)
 		resp, err := dc.GetVersions(reqCtx, &discoveryv1.GetVersions_Request{})
 		cancel()
@@ -168,7 +186,7 @@ func waitReady(ctx context.Context, t *testing.T, dc discoveryv1.DiscoveryClient
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	t.Fatalf("plugin not ready after 20s: %v", lastErr)
+	t.Fatalf("plugin not ready after 300 attempts: %v", lastErr)
 	return nil
 }
 
