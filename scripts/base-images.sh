@@ -44,6 +44,9 @@ trap 'rm -rf "${WORK}"' EXIT
 # fetch_debs PKG...: downloads the .debs into ${WORK}/debs (apt-get download needs no root).
 fetch_debs() {
 	mkdir -p "${WORK}/debs"
+	# apt downloads as user _apt, which must be able to write there.
+	chmod 0755 "${WORK}"
+	chmod 0777 "${WORK}/debs"
 	(cd "${WORK}/debs" && apt-get download -qq "$@") ||
 		die "apt-get download $* failed (run 'apt-get update' once?)"
 }
@@ -238,7 +241,8 @@ EOF
 		console.log(p.join(","));' "${manifest}")"
 	[[ "${out}" == "linux/amd64,linux/arm64" ]] || die "smoke: index platforms are '${out}'"
 	log "smoke: ${ref} index has ${out}"
-	out="$("${CQ_DOCKER}" run --rm --pull always --platform linux/amd64 "${ref}" 2>&1)" ||
+	"${CQ_DOCKER}" pull -q --platform linux/amd64 "${ref}" >/dev/null
+	out="$("${CQ_DOCKER}" run --rm --platform linux/amd64 "${ref}" 2>&1)" ||
 		die "smoke: docker run failed: ${out}"
 	[[ "${out}" =~ ^ok\ linux/amd64\ uid=65532\ certs=[1-9] ]] || die "smoke: unexpected output: ${out}"
 	log "smoke: docker run -> ${out}"

@@ -179,7 +179,6 @@ root = "${CQ_DATA_DIR}/buildkit"
   enabled = true
   platforms = ["linux/amd64", "linux/arm64"]
   gc = true
-  gckeepstorage = 10000
 
 [worker.containerd]
   enabled = false
