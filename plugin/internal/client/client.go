@@ -14,9 +14,11 @@ import (
 	"github.com/cloudquery/plugin-sdk/v4/message"
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 	"github.com/cloudquery/plugin-sdk/v4/schema"
+	"github.com/cloudquery/plugin-sdk/v4/state"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/infobloxopen/cq-source-s3/internal/cursor"
 	"github.com/infobloxopen/cq-source-s3/internal/discovery"
 	"github.com/infobloxopen/cq-source-s3/internal/parquetio"
 	"github.com/infobloxopen/cq-source-s3/internal/spec"
@@ -28,20 +30,34 @@ type API interface {
 	parquetio.Getter
 }
 
-// Client is a configured source. It holds no state between syncs.
+// StateFactory connects to the CloudQuery state backend of a sync.
+type StateFactory func(context.Context, *plugin.BackendOptions) (state.Client, error)
+
+// Option customises a Client.
+type Option func(*Client)
+
+// WithStateFactory replaces the gRPC state-backend connection (tests).
+func WithStateFactory(f StateFactory) Option { return func(c *Client) { c.newState = f } }
+
+// Client is a configured source. Between syncs it keeps nothing but the
+// discovered tables; incremental positions live in the state backend.
 type Client struct {
 	plugin.UnimplementedDestination
 
-	logger zerolog.Logger
-	spec   spec.Spec
-	api    API
-	tables schema.Tables
+	logger   zerolog.Logger
+	spec     spec.Spec
+	api      API
+	tables   schema.Tables
+	newState StateFactory
 }
 
 // New discovers the tables of the bucket. With noConnection (the CLI asks for
 // the spec schema or docs), it does not touch S3 and reports no tables.
-func New(ctx context.Context, logger zerolog.Logger, s spec.Spec, api API, noConnection bool) (*Client, error) {
-	c := &Client{logger: logger, spec: s, api: api}
+func New(ctx context.Context, logger zerolog.Logger, s spec.Spec, api API, noConnection bool, opts ...Option) (*Client, error) {
+	c := &Client{logger: logger, spec: s, api: api, newState: state.NewConnectedClient}
+	for _, o := range opts {
+		o(c)
+	}
 	if noConnection {
 		return c, nil
 	}
@@ -97,7 +113,7 @@ func (c *Client) discover(ctx context.Context) (schema.Tables, error) {
 					continue
 				}
 				desc := fmt.Sprintf("Parquet objects under s3://%s/%s (schema from %s)", c.spec.Bucket, c.spec.PathPrefix, o.Key)
-				found[i] = tableFromSchema(name, desc, sc)
+				found[i] = tableFromSchema(name, desc, sc, c.spec.Incremental)
 				return nil
 			}
 			c.logger.Warn().Str("table", name).Int("objects", len(groups[name])).Msg("no readable object; table skipped")
@@ -147,29 +163,54 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 	}
 	groups, _ := discovery.Group(c.spec.PathPrefix, objects)
 
+	st, err := c.openState(ctx, opts.BackendOptions)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		defer func() { _ = st.Close() }()
+	}
+	cursors := make(map[string]cursor.Cursor, len(tables))
+	selected := make(map[string][]discovery.Object, len(tables))
+	for _, t := range tables {
+		selected[t.Name] = groups[t.Name]
+		if st == nil {
+			continue
+		}
+		cur, err := c.loadCursor(ctx, st, t.Name)
+		if err != nil {
+			return err
+		}
+		cursors[t.Name] = cur
+		selected[t.Name] = cursor.Select(cur, groups[t.Name])
+	}
+
 	var mu sync.Mutex
 	stats := make(map[string]*tableStats, len(tables))
+	retry := make(map[string]bool) // keys whose failure may be transient
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.spec.Concurrency)
 	for _, t := range tables {
-		st := &tableStats{}
-		stats[t.Name] = st
+		ts := &tableStats{}
+		stats[t.Name] = ts
 		arrowSchema := t.ToArrowSchema()
-		for _, o := range groups[t.Name] {
+		for _, o := range selected[t.Name] {
 			g.Go(func() error {
 				rows, err := c.syncObject(gctx, t, arrowSchema, o, res)
 				mu.Lock()
 				defer mu.Unlock()
-				st.Rows += rows
+				ts.Rows += rows
 				if err != nil {
 					if gctx.Err() != nil {
 						return gctx.Err()
 					}
-					st.Skipped++
-					c.logger.Warn().Err(err).Str("table", t.Name).Str("key", o.Key).Int64("rows_sent", rows).Msg("skipping object")
+					ts.Skipped++
+					transient := !parquetio.Permanent(err) && !errors.Is(err, errSchemaMismatch)
+					retry[o.Key] = transient
+					c.logger.Warn().Err(err).Str("table", t.Name).Str("key", o.Key).Int64("rows_sent", rows).Bool("transient", transient).Msg("skipping object")
 					return nil
 				}
-				st.Objects++
+				ts.Objects++
 				return nil
 			})
 		}
@@ -177,14 +218,67 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
+	if st != nil {
+		if err := c.saveCursors(ctx, st, tables, cursors, selected, func(k string) bool { return retry[k] }); err != nil {
+			return err
+		}
+	}
 	names := make([]string, 0, len(stats))
 	for n := range stats {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		st := stats[n]
-		c.logger.Info().Str("table", n).Int("objects", st.Objects).Int("skipped", st.Skipped).Int64("rows", st.Rows).Msg("table synced")
+		ts := stats[n]
+		c.logger.Info().Str("table", n).Int("objects", ts.Objects).Int("skipped", ts.Skipped).Int64("rows", ts.Rows).Msg("table synced")
+	}
+	return nil
+}
+
+// openState connects to the state backend when the spec asks for incremental
+// syncs; nil means a full sync.
+func (c *Client) openState(ctx context.Context, backend *plugin.BackendOptions) (state.Client, error) {
+	if !c.spec.Incremental {
+		return nil, nil
+	}
+	if backend == nil || (backend.Connection == "" && backend.TableName == "") {
+		c.logger.Warn().Msg(`"incremental" is set but the source has no backend_options; reading every object`)
+		return nil, nil
+	}
+	st, err := c.newState(ctx, backend)
+	if err != nil {
+		return nil, fmt.Errorf("incremental sync: connect to state backend %q: %w", backend.TableName, err)
+	}
+	return st, nil
+}
+
+func (c *Client) loadCursor(ctx context.Context, st state.Client, table string) (cursor.Cursor, error) {
+	key := cursor.Key(c.spec.Bucket, c.spec.PathPrefix, table)
+	raw, err := st.GetKey(ctx, key)
+	if err != nil {
+		return cursor.Cursor{}, fmt.Errorf("incremental sync: read cursor %q: %w", key, err)
+	}
+	cur, err := cursor.Parse(raw)
+	if err != nil {
+		// Unreadable position: re-reading everything is safer than skipping data.
+		c.logger.Warn().Err(err).Str("table", table).Msg("ignoring unreadable cursor; reading every object")
+		return cursor.Cursor{}, nil
+	}
+	return cur, nil
+}
+
+func (c *Client) saveCursors(ctx context.Context, st state.Client, tables schema.Tables, cursors map[string]cursor.Cursor,
+	selected map[string][]discovery.Object, retry func(string) bool,
+) error {
+	for _, t := range tables {
+		next := cursor.Advance(cursors[t.Name], selected[t.Name], retry)
+		key := cursor.Key(c.spec.Bucket, c.spec.PathPrefix, t.Name)
+		if err := st.SetKey(ctx, key, next.String()); err != nil {
+			return fmt.Errorf("incremental sync: write cursor %q: %w", key, err)
+		}
+	}
+	if err := st.Flush(ctx); err != nil {
+		return fmt.Errorf("incremental sync: flush state: %w", err)
 	}
 	return nil
 }

@@ -81,9 +81,9 @@ type fixture struct {
 	url     string
 }
 
-func newFixture(t *testing.T, objects map[string][]byte) *fixture {
+func newFixture(t *testing.T, objects map[string][]byte, opts ...s3mem.Option) *fixture {
 	t.Helper()
-	backend := s3mem.New()
+	backend := s3mem.New(opts...)
 	if err := backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +104,14 @@ func newFixture(t *testing.T, objects map[string][]byte) *fixture {
 
 func mustSpec(t *testing.T, endpoint string, rowsPerRecord, concurrency int) spec.Spec {
 	t.Helper()
-	s, err := spec.Parse([]byte(fmt.Sprintf(
+	return mustSpecJSON(t, fmt.Sprintf(
 		`{"bucket":%q,"region":"us-east-1","endpoint":%q,"path_prefix":"data","access_key_id":"test","secret_access_key":"test","rows_per_record":%d,"concurrency":%d}`,
-		bucket, endpoint, rowsPerRecord, concurrency)))
+		bucket, endpoint, rowsPerRecord, concurrency))
+}
+
+func mustSpecJSON(t *testing.T, js string) spec.Spec {
+	t.Helper()
+	s, err := spec.Parse([]byte(js))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,25 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/cloudquery/plugin-sdk/v4/schema"
 )
 
+// errSchemaMismatch marks a file whose columns differ from its table's.
+var errSchemaMismatch = errors.New("schema mismatch")
+
 // tableFromSchema builds the CloudQuery table for a Parquet schema. Columns are
 // nullable whatever the file says, so files written with and without "required"
 // fields can share a table.
-func tableFromSchema(name, description string, sc *arrow.Schema) *schema.Table {
+func tableFromSchema(name, description string, sc *arrow.Schema, incremental bool) *schema.Table {
 	cols := make(schema.ColumnList, 0, sc.NumFields())
 	for _, f := range sc.Fields() {
 		cols = append(cols, schema.Column{Name: f.Name, Type: f.Type})
 	}
-	return &schema.Table{Name: name, Description: description, Columns: cols}
+	return &schema.Table{Name: name, Description: description, Columns: cols, IsIncremental: incremental}
 }
 
 // compatible reports why a file schema cannot be loaded into table, or nil.
@@ -23,15 +27,15 @@ func tableFromSchema(name, description string, sc *arrow.Schema) *schema.Table {
 // writers without changing the data.
 func compatible(table *schema.Table, file *arrow.Schema) error {
 	if len(table.Columns) != file.NumFields() {
-		return fmt.Errorf("schema mismatch: table %q has %d columns, file has %d", table.Name, len(table.Columns), file.NumFields())
+		return fmt.Errorf("%w: table %q has %d columns, file has %d", errSchemaMismatch, table.Name, len(table.Columns), file.NumFields())
 	}
 	for i, c := range table.Columns {
 		f := file.Field(i)
 		if c.Name != f.Name {
-			return fmt.Errorf("schema mismatch: column %d is %q in table %q but %q in file", i, c.Name, table.Name, f.Name)
+			return fmt.Errorf("%w: column %d is %q in table %q but %q in file", errSchemaMismatch, i, c.Name, table.Name, f.Name)
 		}
 		if !arrow.TypeEqual(c.Type, f.Type) {
-			return fmt.Errorf("schema mismatch: column %q is %s in table %q but %s in file", c.Name, c.Type, table.Name, f.Type)
+			return fmt.Errorf("%w: column %q is %s in table %q but %s in file", errSchemaMismatch, c.Name, c.Type, table.Name, f.Type)
 		}
 	}
 	return nil

@@ -12,7 +12,7 @@ func TestCompatible(t *testing.T) {
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
-	table := tableFromSchema("t", "", base)
+	table := tableFromSchema("t", "", base, false)
 	md := arrow.NewMetadata([]string{"PARQUET:field_id"}, []string{"7"})
 	tests := []struct {
 		name    string

@@ -30,6 +30,12 @@ var ErrVanished = errors.New("object no longer exists")
 // ErrMalformed marks an object that is not readable Parquet.
 var ErrMalformed = errors.New("malformed parquet")
 
+// Permanent reports whether retrying cannot help: the object is gone or its
+// bytes are bad. Anything else (a throttled or failed GET) may succeed later.
+func Permanent(err error) bool {
+	return errors.Is(err, ErrVanished) || errors.Is(err, ErrMalformed)
+}
+
 // Object identifies one object to read. Size comes from the listing, so no HEAD is needed.
 type Object struct {
 	Bucket string
@@ -40,14 +46,14 @@ type Object struct {
 // Schema returns the Arrow schema of a Parquet object (from its footer only).
 func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, err error) {
 	defer recoverTo(&err, obj)
-	fr, closeFn, err := open(ctx, api, obj, 0)
+	fr, ra, closeFn, err := open(ctx, api, obj, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer closeFn()
 	sc, err = fr.Schema()
 	if err != nil {
-		return nil, fmt.Errorf("%w: s3://%s/%s: schema: %w", ErrMalformed, obj.Bucket, obj.Key, err)
+		return nil, classify(ctx, ra, err)
 	}
 	return sc, nil
 }
@@ -60,21 +66,21 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, batchSize int64,
 	check func(*arrow.Schema) error, emit func(arrow.RecordBatch) error,
 ) (rows int64, err error) {
 	defer recoverTo(&err, obj)
-	fr, closeFn, err := open(ctx, api, obj, batchSize)
+	fr, ra, closeFn, err := open(ctx, api, obj, batchSize)
 	if err != nil {
 		return 0, err
 	}
 	defer closeFn()
 	sc, err := fr.Schema()
 	if err != nil {
-		return 0, fmt.Errorf("%w: s3://%s/%s: schema: %w", ErrMalformed, obj.Bucket, obj.Key, err)
+		return 0, classify(ctx, ra, err)
 	}
 	if err := check(sc); err != nil {
 		return 0, err
 	}
 	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
-		return 0, fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, obj.Bucket, obj.Key, err)
+		return 0, classify(ctx, ra, err)
 	}
 	defer rr.Release()
 	for rr.Next() {
@@ -85,36 +91,36 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, batchSize int64,
 		rows += rec.NumRows()
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return rows, classify(ctx, obj, err)
+		return rows, classify(ctx, ra, err)
 	}
 	return rows, nil
 }
 
-func open(ctx context.Context, api Getter, obj Object, batchSize int64) (*pqarrow.FileReader, func(), error) {
+func open(ctx context.Context, api Getter, obj Object, batchSize int64) (*pqarrow.FileReader, *rangeReader, func(), error) {
 	ra := &rangeReader{ctx: ctx, api: api, obj: obj}
 	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(memory.DefaultAllocator)))
 	if err != nil {
-		return nil, nil, classify(ctx, obj, err)
+		return nil, ra, nil, classify(ctx, ra, err)
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchSize}, memory.DefaultAllocator)
 	if err != nil {
 		_ = pf.Close()
-		return nil, nil, fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, obj.Bucket, obj.Key, err)
+		return nil, ra, nil, classify(ctx, ra, err)
 	}
-	return fr, func() { _ = pf.Close() }, nil
+	return fr, ra, func() { _ = pf.Close() }, nil
 }
 
-// classify keeps S3 and context errors as they are and marks everything else
-// the Parquet decoder raised as malformed.
-func classify(ctx context.Context, obj Object, err error) error {
-	var ge *getError
+// classify tells apart why reading failed: cancellation, a failed GET (the
+// reader remembers it, however the decoder wrapped the error: vanished or
+// transient), or data the decoder rejected (malformed).
+func classify(ctx context.Context, ra *rangeReader, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case errors.As(err, &ge):
-		return ge
+	case ra.failed != nil:
+		return ra.failed
 	default:
-		return fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, obj.Bucket, obj.Key, err)
+		return fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, ra.obj.Bucket, ra.obj.Key, err)
 	}
 }
 
@@ -140,10 +146,19 @@ func (e *getError) Unwrap() error { return e.err }
 
 // rangeReader is an io.ReaderAt + io.Seeker over an S3 object.
 type rangeReader struct {
-	ctx context.Context
-	api Getter
-	obj Object
-	pos int64
+	ctx    context.Context
+	api    Getter
+	obj    Object
+	pos    int64
+	failed *getError // first failed GET; decoders may lose it in their own errors
+}
+
+func (r *rangeReader) fail(err error) error {
+	ge := &getError{obj: r.obj, err: err}
+	if r.failed == nil {
+		r.failed = ge
+	}
+	return ge
 }
 
 func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
@@ -170,12 +185,12 @@ func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
 		if errors.As(err, &nsk) || isNotFound(err) {
 			err = fmt.Errorf("%w: %w", ErrVanished, err)
 		}
-		return 0, &getError{obj: r.obj, err: err}
+		return 0, r.fail(err)
 	}
 	defer func() { _ = out.Body.Close() }()
 	n, err := io.ReadFull(out.Body, p[:want])
 	if err != nil {
-		return n, &getError{obj: r.obj, err: fmt.Errorf("read body at %d: %w", off, err)}
+		return n, r.fail(fmt.Errorf("read body at %d: %w", off, err))
 	}
 	if want < int64(len(p)) {
 		return n, io.EOF

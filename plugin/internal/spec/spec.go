@@ -41,6 +41,9 @@ type Spec struct {
 	RowsPerRecord int `json:"rows_per_record"`
 	// Concurrency is the maximum number of objects read at once.
 	Concurrency int `json:"concurrency"`
+	// Incremental keeps a per-table cursor in the CloudQuery state backend so
+	// a sync reads only objects modified since the previous one.
+	Incremental bool `json:"incremental"`
 }
 
 // HasStaticCredentials reports whether the spec carries its own keys.
@@ -59,6 +62,7 @@ type raw struct {
 	SessionToken    *string `json:"session_token"`
 	RowsPerRecord   *int    `json:"rows_per_record"`
 	Concurrency     *int    `json:"concurrency"`
+	Incremental     *bool   `json:"incremental"`
 }
 
 var (
@@ -96,6 +100,7 @@ func fromRaw(r raw) (Spec, error) {
 		SessionToken:    deref(r.SessionToken),
 		RowsPerRecord:   DefaultRowsPerRecord,
 		Concurrency:     DefaultConcurrency,
+		Incremental:     deref(r.Incremental),
 	}
 	if r.RowsPerRecord != nil {
 		s.RowsPerRecord = *r.RowsPerRecord

@@ -37,6 +37,11 @@ func TestParseValid(t *testing.T) {
 			want: Spec{Bucket: "b12", Region: "us-east-1", AccessKeyID: "AK", SecretAccessKey: "SK", SessionToken: "ST", RowsPerRecord: 1, Concurrency: 1000},
 		},
 		{
+			name: "incremental",
+			json: `{"bucket":"b12","region":"us-east-1","incremental":true}`,
+			want: Spec{Bucket: "b12", Region: "us-east-1", Incremental: true, RowsPerRecord: 500, Concurrency: 50},
+		},
+		{
 			name: "profile",
 			json: `{"bucket":"b12","region":"us-east-1","profile":"analytics"}`,
 			want: Spec{Bucket: "b12", Region: "us-east-1", Profile: "analytics", RowsPerRecord: 500, Concurrency: 50},
@@ -65,6 +70,7 @@ func TestParseInvalid(t *testing.T) {
 		{"not json", `{bucket:`, []string{"invalid JSON"}},
 		{"unknown key (typo)", `{"bucket":"abc","region":"us-east-1","bukcet":"x"}`, []string{`unknown field "bukcet"`}},
 		{"wrong type", `{"bucket":"abc","region":"us-east-1","concurrency":"ten"}`, []string{"invalid JSON", "concurrency"}},
+		{"incremental not bool", `{"bucket":"abc","region":"us-east-1","incremental":"yes"}`, []string{"invalid JSON", "incremental"}},
 		{"bucket url", `{"bucket":"s3://abc/data","region":"us-east-1"}`, []string{`"bucket" must be a bucket name, not a URL: "s3://abc/data"`}},
 		{"bucket with slash", `{"bucket":"abc/data","region":"us-east-1"}`, []string{`"bucket" "abc/data" is not a valid bucket name`}},
 		{"bucket too short", `{"bucket":"ab","region":"us-east-1"}`, []string{`"bucket" "ab"`}},
