@@ -113,7 +113,13 @@ func (c *Client) discover(ctx context.Context) (schema.Tables, error) {
 					continue
 				}
 				desc := fmt.Sprintf("Parquet objects under s3://%s/%s (schema from %s)", c.spec.Bucket, c.spec.PathPrefix, o.Key)
-				found[i] = tableFromSchema(name, desc, sc, c.spec.Incremental)
+				tbl := tableFromSchema(name, desc, sc, c.spec.Incremental)
+				// The SDK refuses the whole plugin at Init over one bad table: vet here.
+				if err := usable(tbl); err != nil {
+					c.logger.Warn().Err(err).Str("table", name).Str("key", o.Key).Msg("unusable schema; trying the next object")
+					continue
+				}
+				found[i] = tbl
 				return nil
 			}
 			c.logger.Warn().Str("table", name).Int("objects", len(groups[name])).Msg("no readable object; table skipped")

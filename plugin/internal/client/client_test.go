@@ -38,6 +38,10 @@ var (
 	otherSchema = arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.BinaryTypes.String},
 	}, nil)
+	dupSchema = arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
 	eventSchema = arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "amount", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
@@ -169,7 +173,9 @@ func lakeObjects(t *testing.T) map[string][]byte {
 		"data/events/eu/a.parquet":     parquetFile(t, eventSchema, 0, 1200, 300),
 		"data/events/eu/b.parquet":     parquetFile(t, eventSchema, 5000, 7, 1024), // deleted mid-sync
 		"data/events/eu/c.parquet":     parquetFile(t, eventSchema, 2000, 5, 1024),
-		"data/broken/only.parquet":     []byte("PAR1garbagePAR1"), // a table with no readable object
+		"data/broken/only.parquet":     []byte("PAR1garbagePAR1"),               // a table with no readable object
+		"data/dupes/a.parquet":         parquetFile(t, dupSchema, 0, 2, 1024),   // duplicate column names: unusable as a schema
+		"data/dupes/b.parquet":         parquetFile(t, userSchema, 50, 2, 1024), // so b defines the table; a is skipped at sync
 		"data/@@/unnameable.parquet":   parquetFile(t, userSchema, 0, 1, 1024),
 		"data/readme.txt":              []byte("ignored"),
 		"other/outside-prefix.parquet": parquetFile(t, userSchema, 0, 1, 1024),
@@ -273,7 +279,7 @@ func TestSyncAgainstEmulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := strings.Join(tables.TableNames(), ","), "events_eu,sales,users"; got != want {
+			if got, want := strings.Join(tables.TableNames(), ","), "dupes,events_eu,sales,users"; got != want {
 				t.Fatalf("tables = %s, want %s", got, want)
 			}
 			if got := tables.Get("events_eu").Columns.Names(); strings.Join(got, ",") != "id,amount" {
@@ -282,12 +288,13 @@ func TestSyncAgainstEmulator(t *testing.T) {
 
 			api.armed = true
 			migrated, rows := collect(t, runSync(t, c, []string{"*"}))
-			if strings.Join(migrated, ",") != "events_eu,sales,users" {
+			if strings.Join(migrated, ",") != "dupes,events_eu,sales,users" {
 				t.Fatalf("migrated = %v", migrated)
 			}
-			if len(rows) != 3 {
-				t.Fatalf("rows for %d tables, want 3", len(rows))
+			if len(rows) != 4 {
+				t.Fatalf("rows for %d tables, want 4", len(rows))
 			}
+			assertInts(t, "dupes ids", rows["dupes"].ids, seq(50, 2))
 
 			users := rows["users"]
 			assertInts(t, "users ids", users.ids, seq(1, 3))
@@ -329,6 +336,7 @@ func TestSyncAgainstEmulator(t *testing.T) {
 				`"key":"data/sales/part-3.parquet"`, `"key":"data/sales/part-4.parquet"`, "malformed parquet",
 				`"key":"data/events/eu/b.parquet"`, "object vanished after listing",
 				`"table":"broken"`, "no readable object",
+				"duplicate column id in table dupes", `"key":"data/dupes/a.parquet"`,
 				`"key":"data/@@/unnameable.parquet"`,
 			} {
 				if !strings.Contains(log, want) {

@@ -22,6 +22,14 @@ func tableFromSchema(name, description string, sc *arrow.Schema, incremental boo
 	return &schema.Table{Name: name, Description: description, Columns: cols, IsIncremental: incremental}
 }
 
+// usable reports why a table cannot be offered to CloudQuery, or nil.
+func usable(t *schema.Table) error {
+	if len(t.Columns) == 0 {
+		return errors.New("file has no columns")
+	}
+	return t.ValidateDuplicateColumns()
+}
+
 // compatible reports why a file schema cannot be loaded into table, or nil.
 // Only names, order and types matter; nullability and metadata differ between
 // writers without changing the data.
