@@ -166,7 +166,7 @@ build() {
 		--local context="${ctx}" --local dockerfile="${ctx}" \
 		--opt platform="${platforms}" \
 		--opt build-arg:SOURCE_DATE_EPOCH="${EPOCH}" \
-		--output "type=image,name=${ref},push=true,registry.insecure=true,rewrite-timestamp=true" \
+		--output "type=image,name=${ref},push=true,rewrite-timestamp=true" \
 		--metadata-file "${ctx}/metadata.json" >"${ctx}/build.log" 2>&1 ||
 		{
 			tail -n 30 "${ctx}/build.log" >&2
@@ -226,14 +226,14 @@ EOF
 		--frontend dockerfile.v0 --local context="${ctx}" --local dockerfile="${ctx}" \
 		--opt platform=linux/amd64,linux/arm64 \
 		--opt build-arg:BUILDER_IMAGE="$2" --opt build-arg:RUNTIME_IMAGE="$1" \
-		--output "type=image,name=${ref},push=true,registry.insecure=true" \
+		--output "type=image,name=${ref},push=true" \
 		>"${ctx}/build.log" 2>&1 || {
 		tail -n 30 "${ctx}/build.log" >&2
 		die "smoke: build failed"
 	}
-	manifest="$(curl -fsS \
+	manifest="$(curl -fsS --cacert "${CQ_REGISTRY_CA}" \
 		-H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' \
-		"http://${CQ_REGISTRY}/v2/rehearsal/smoke/manifests/latest")"
+		"https://${CQ_REGISTRY}/v2/rehearsal/smoke/manifests/latest")"
 	# shellcheck disable=SC2016 # the backticks are JavaScript
 	out="$(node -e '
 		const m = JSON.parse(process.argv[1]);

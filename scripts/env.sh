@@ -14,11 +14,21 @@ export CQ_DATA_DIR="${CQ_DATA_DIR:-${HOME}/.cache/cq-release-data}"
 export CQ_RUN_DIR="${CQ_RUN_DIR:-/run/cq-rehearsal}"
 export CQ_REGISTRY="${CQ_REGISTRY:-127.0.0.1:5000}"
 export CQ_S3_ADDR="${CQ_S3_ADDR:-127.0.0.1:9000}"
+# The registry speaks TLS with a certificate from a CA made by toolchain.sh (key discarded).
+# Go programs (pulumi's docker-build provider, buildctl, the CloudQuery CLI) trust it through
+# SSL_CERT_DIR, which keeps the system roots; curl needs --cacert "${CQ_REGISTRY_CA}".
+export CQ_REGISTRY_CA="${CQ_REGISTRY_CA:-${CQ_TOOLCHAIN_DIR}/etc/trust/cq-rehearsal-ca.crt}"
+case ":${SSL_CERT_DIR:-}:" in
+*":${CQ_REGISTRY_CA%/*}:"*) ;;
+*) export SSL_CERT_DIR="${SSL_CERT_DIR:-/etc/ssl/certs}:${CQ_REGISTRY_CA%/*}" ;;
+esac
 # Debian's docker client; the one usually first on PATH is a different build.
 export CQ_DOCKER="${CQ_DOCKER:-/usr/bin/docker}"
 
 export PULUMI_HOME="${PULUMI_HOME:-${HOME}/.pulumi}"
 export BUILDX_CONFIG="${BUILDX_CONFIG:-${CQ_TOOLCHAIN_DIR}/buildx}"
+# The remote builder toolchain.sh registers; also what `imagetools create` (docker-build Index) uses.
+export BUILDX_BUILDER="${BUILDX_BUILDER:-local}"
 export BUILDKIT_HOST="${BUILDKIT_HOST:-unix://${CQ_RUN_DIR}/buildkitd.sock}"
 export DOCKER_HOST="${DOCKER_HOST:-unix://${CQ_RUN_DIR}/docker.sock}"
 # Offline: never look for CLI updates, never download plugins the local stack does not use.
@@ -32,8 +42,8 @@ case ":${PATH}:" in
 *) export PATH="${CQ_TOOLCHAIN_DIR}/bin:${PATH}" ;;
 esac
 
-CQ_ENV_VARS=(CQ_TOOLCHAIN_DIR CQ_DATA_DIR CQ_RUN_DIR CQ_REGISTRY CQ_S3_ADDR CQ_DOCKER
-	PULUMI_HOME BUILDX_CONFIG BUILDKIT_HOST DOCKER_HOST PULUMI_SKIP_UPDATE_CHECK
+CQ_ENV_VARS=(CQ_TOOLCHAIN_DIR CQ_DATA_DIR CQ_RUN_DIR CQ_REGISTRY CQ_REGISTRY_CA SSL_CERT_DIR CQ_S3_ADDR CQ_DOCKER
+	PULUMI_HOME BUILDX_CONFIG BUILDX_BUILDER BUILDKIT_HOST DOCKER_HOST PULUMI_SKIP_UPDATE_CHECK
 	PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION DOCKER_BUILDKIT PATH)
 
 # Executed rather than sourced: print the environment for eval or a CI env file.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts/stops the rehearsal services on 127.0.0.1, each recorded by PID in ${CQ_RUN_DIR}:
-#   registry   Debian's docker-registry (distribution 2.8) on ${CQ_REGISTRY}
+#   registry   Debian's docker-registry (distribution 2.8), https on ${CQ_REGISTRY}
 #   buildkitd  BuildKit on unix://${CQ_RUN_DIR}/buildkitd.sock (the buildx builder `local`)
 #   dockerd    Docker Engine on unix://${CQ_RUN_DIR}/docker.sock, own data-root/exec-root
 #   s3         gofakes3 (in-memory) on ${CQ_S3_ADDR}
@@ -49,7 +49,7 @@ port_of() { printf '%s' "${1##*:}"; }
 # ready NAME: true when the service answers on its address.
 ready() {
 	case "$1" in
-	registry) curl -fs -o /dev/null --max-time 2 "http://${CQ_REGISTRY}/v2/" ;;
+	registry) curl -fs -o /dev/null --max-time 2 --cacert "${CQ_REGISTRY_CA}" "https://${CQ_REGISTRY}/v2/" ;;
 	s3) curl -s -o /dev/null --max-time 2 "http://${CQ_S3_ADDR}/" ;;
 	buildkitd) "${BIN}/buildctl" --addr "${BUILDKIT_HOST}" --timeout 2 debug workers >/dev/null 2>&1 ;;
 	dockerd) "${CQ_DOCKER}" -H "${DOCKER_HOST}" version >/dev/null 2>&1 ;;

@@ -123,14 +123,16 @@ install_pulumi() {
 install_docker_build() {
 	build_go docker-build docker-build "v${DOCKER_BUILD_VERSION}" \
 		"-X github.com/pulumi/pulumi-docker-build/provider.Version=${DOCKER_BUILD_VERSION}" \
-		"github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build=pulumi-resource-docker-build"
+		"github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build=../libexec/pulumi-resource-docker-build"
 	local installed="${PULUMI_HOME}/plugins/resource-docker-build-v${DOCKER_BUILD_VERSION}/pulumi-resource-docker-build"
-	if [[ -x "${installed}" ]] && cmp -s "${installed}" "${BIN}/pulumi-resource-docker-build"; then
+	# Kept off PATH (libexec), so the engine uses the installed plugin, not a PATH lookup.
+	local built="${CQ_TOOLCHAIN_DIR}/libexec/pulumi-resource-docker-build"
+	if [[ -x "${installed}" ]] && cmp -s "${installed}" "${built}"; then
 		log "docker-build plugin v${DOCKER_BUILD_VERSION}: installed"
 		return
 	fi
 	"${BIN}/pulumi" plugin install resource docker-build "${DOCKER_BUILD_VERSION}" \
-		--reinstall --file "${BIN}/pulumi-resource-docker-build"
+		--reinstall --file "${built}"
 }
 
 install_buildkit() {
@@ -166,9 +168,44 @@ write_if_changed() {
 	fi
 }
 
+# make_tls: a CA and a certificate for the registry on 127.0.0.1, made once. The registry must
+# speak TLS: docker-build reads an Index back with a registry client that always uses https for
+# a host:port address (an http registry fails with "server gave HTTP response to HTTPS client").
+# The CA key is deleted after signing, so nothing else can ever be issued under this CA.
+make_tls() {
+	local dir="${ETC}/tls" ext
+	if [[ -s "${dir}/registry.crt" && -s "${dir}/registry.key" && -s "${CQ_REGISTRY_CA}" ]] &&
+		openssl x509 -checkend 2592000 -noout -in "${dir}/registry.crt" >/dev/null &&
+		openssl verify -CAfile "${CQ_REGISTRY_CA}" "${dir}/registry.crt" >/dev/null 2>&1; then
+		log "tls: registry certificate valid"
+		return
+	fi
+	local host="${CQ_REGISTRY%:*}"
+	rm -rf "${dir}"
+	mkdir -p "${dir}" "$(dirname "${CQ_REGISTRY_CA}")"
+	chmod 0700 "${dir}"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+		-subj "/CN=cq-source-s3 rehearsal local CA" \
+		-addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-keyout "${dir}/ca.key" -out "${CQ_REGISTRY_CA}" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=${host}" \
+		-keyout "${dir}/registry.key" -out "${dir}/registry.csr" 2>/dev/null
+	ext="${dir}/ext.cnf"
+	printf 'subjectAltName=IP:%s,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n' \
+		"${host}" >"${ext}"
+	openssl x509 -req -in "${dir}/registry.csr" -CA "${CQ_REGISTRY_CA}" -CAkey "${dir}/ca.key" \
+		-set_serial "0x$(openssl rand -hex 16)" -days 825 -extfile "${ext}" -out "${dir}/registry.crt" 2>/dev/null
+	rm -f "${dir}/ca.key" "${dir}/registry.csr" "${dir}/ext.cnf"
+	chmod 0600 "${dir}/registry.key"
+	chmod 0644 "${CQ_REGISTRY_CA}" "${dir}/registry.crt"
+	log "tls: new CA ${CQ_REGISTRY_CA} and registry certificate for ${host}"
+}
+
 configure() {
-	# The local registry speaks plain http; both platforms are built by cross-compiling,
-	# so buildkitd advertises arm64 without needing binfmt/qemu for RUN steps.
+	make_tls
+	# Both platforms are built by cross-compiling, so buildkitd advertises arm64 without
+	# needing binfmt/qemu for RUN steps.
 	write_if_changed "${ETC}/buildkitd.toml" <<EOF
 root = "${CQ_DATA_DIR}/buildkit"
 
@@ -183,14 +220,20 @@ root = "${CQ_DATA_DIR}/buildkit"
 [worker.containerd]
   enabled = false
 
+# Explicit: BuildKit otherwise assumes plain http for 127.0.0.1.
 [registry."${CQ_REGISTRY}"]
-  http = true
-  insecure = true
+  http = false
+  ca = ["${CQ_REGISTRY_CA}"]
 EOF
 	# A buildx "remote" builder: docker-build never tries to create a docker-container one
-	# (which would pull moby/buildkit) when `builder: {name: "local"}` is set.
+	# (which would pull moby/buildkit) when `builder: {name: "local"}` is set. Its Files carry
+	# the buildkitd config: buildx's own registry client (docker-build's Index runs
+	# `imagetools create` on the current builder, BUILDX_BUILDER) takes the registry's TLS
+	# settings from there, and would otherwise talk plain http to 127.0.0.1.
+	local toml_b64
+	toml_b64="$(base64 -w0 <"${ETC}/buildkitd.toml")"
 	write_if_changed "${BUILDX_CONFIG}/instances/local" <<EOF
-{"Name":"local","Driver":"remote","Nodes":[{"Name":"local0","Endpoint":"${BUILDKIT_HOST}","Platforms":null,"Flags":null,"DriverOpts":null,"Files":null}],"Dynamic":false}
+{"Name":"local","Driver":"remote","Nodes":[{"Name":"local0","Endpoint":"${BUILDKIT_HOST}","Platforms":null,"Flags":null,"DriverOpts":null,"Files":{"buildkitd.toml":"${toml_b64}"}}],"Dynamic":false}
 EOF
 	write_if_changed "${ETC}/registry.yml" <<EOF
 version: 0.1
@@ -203,13 +246,17 @@ storage:
     enabled: true
 http:
   addr: ${CQ_REGISTRY}
+  tls:
+    certificate: ${ETC}/tls/registry.crt
+    key: ${ETC}/tls/registry.key
 EOF
 }
 
 main() {
 	local t0="${SECONDS}"
 	command -v go >/dev/null || die "go is not on PATH"
-	mkdir -p "${BIN}" "${STAMPS}" "${ETC}" "${PULUMI_HOME}"
+	mkdir -p "${BIN}" "${CQ_TOOLCHAIN_DIR}/libexec" "${STAMPS}" "${ETC}" "${PULUMI_HOME}"
+	rm -f "${BIN}/pulumi-resource-docker-build" # older layout put it on PATH
 
 	check_npm_pin "@pulumi/pulumi" "${PULUMI_VERSION}"
 	check_npm_pin "@pulumi/docker-build" "${DOCKER_BUILD_VERSION}"
