@@ -27,8 +27,8 @@ export CQ_DOCKER="${CQ_DOCKER:-/usr/bin/docker}"
 
 export PULUMI_HOME="${PULUMI_HOME:-${HOME}/.pulumi}"
 export BUILDX_CONFIG="${BUILDX_CONFIG:-${CQ_TOOLCHAIN_DIR}/buildx}"
-# The remote builder toolchain.sh registers; also what `imagetools create` (docker-build Index) uses.
-export BUILDX_BUILDER="${BUILDX_BUILDER:-local}"
+# Current buildx builder: what `imagetools create` (docker-build Index) uses; see toolchain.sh.
+export BUILDX_BUILDER="${BUILDX_BUILDER:-local-registry}"
 export BUILDKIT_HOST="${BUILDKIT_HOST:-unix://${CQ_RUN_DIR}/buildkitd.sock}"
 export DOCKER_HOST="${DOCKER_HOST:-unix://${CQ_RUN_DIR}/docker.sock}"
 # Offline: never look for CLI updates, never download plugins the local stack does not use.

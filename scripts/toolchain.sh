@@ -225,15 +225,20 @@ root = "${CQ_DATA_DIR}/buildkit"
   http = false
   ca = ["${CQ_REGISTRY_CA}"]
 EOF
-	# A buildx "remote" builder: docker-build never tries to create a docker-container one
-	# (which would pull moby/buildkit) when `builder: {name: "local"}` is set. Its Files carry
-	# the buildkitd config: buildx's own registry client (docker-build's Index runs
-	# `imagetools create` on the current builder, BUILDX_BUILDER) takes the registry's TLS
-	# settings from there, and would otherwise talk plain http to 127.0.0.1.
+	# Two buildx "remote" instances on the same buildkitd. `local` builds: docker-build never
+	# tries to create a docker-container builder (which would pull moby/buildkit) when the Image
+	# has `builder: {name: "local"}`; it must carry no Files (buildx: "setting config file is not
+	# supported for remote driver"). `local-registry` is never driven; it is the current builder
+	# (BUILDX_BUILDER, env.sh) only so that buildx's own registry client, which docker-build's
+	# Index runs as `imagetools create` on the current builder, reads the registry's TLS settings
+	# from its Files (without them buildx talks plain http to 127.0.0.1).
 	local toml_b64
 	toml_b64="$(base64 -w0 <"${ETC}/buildkitd.toml")"
 	write_if_changed "${BUILDX_CONFIG}/instances/local" <<EOF
-{"Name":"local","Driver":"remote","Nodes":[{"Name":"local0","Endpoint":"${BUILDKIT_HOST}","Platforms":null,"Flags":null,"DriverOpts":null,"Files":{"buildkitd.toml":"${toml_b64}"}}],"Dynamic":false}
+{"Name":"local","Driver":"remote","Nodes":[{"Name":"local0","Endpoint":"${BUILDKIT_HOST}","Platforms":null,"Flags":null,"DriverOpts":null,"Files":null}],"Dynamic":false}
+EOF
+	write_if_changed "${BUILDX_CONFIG}/instances/local-registry" <<EOF
+{"Name":"local-registry","Driver":"remote","Nodes":[{"Name":"local-registry0","Endpoint":"${BUILDKIT_HOST}","Platforms":null,"Flags":null,"DriverOpts":null,"Files":{"buildkitd.toml":"${toml_b64}"}}],"Dynamic":false}
 EOF
 	write_if_changed "${ETC}/registry.yml" <<EOF
 version: 0.1

@@ -1,0 +1,230 @@
+// Runs a local stack (`local` by default) of this Pulumi program through the Automation API.
+//
+// Why not plain `pulumi up -s local`: this machine cannot build the Node.js language host
+// (docs/rehearsal.md, "Known limits"), so the CLI cannot start a `runtime: nodejs` program.
+// An inline Automation API program is served by this Node process itself, while the real
+// engine and the real docker-build provider do the work; the program is still `index.ts`,
+// with the stack's `Pulumi.<stack>.yaml` config.
+//
+// Usage: ts-node --transpile-only scripts/local-stack.ts <up|preview|destroy|outputs>
+//          [--stack local] [--dir <repo>] [--set key=value]...
+// State: file backend in `<repo>/.pulumi-local/` (git-ignored). Passphrase: PULUMI_CONFIG_PASSPHRASE,
+// default LOCAL_PASSPHRASE below — local-only, it protects nothing and must never be used for prod.
+// Config: Pulumi.<stack>.yaml, plus `--set` overrides, plus `commit`/`commitTime` (and `version`
+// when HEAD has a `v*` tag) from the git checkout unless set with `--set`. The overrides go into a
+// generated config file in the backend folder, so the tracked Pulumi.<stack>.yaml is never rewritten.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+import { LocalWorkspace, Stack, type EngineEvent } from "@pulumi/pulumi/automation";
+import * as yaml from "js-yaml";
+
+import { PROJECT } from "../lib/config";
+
+/** Documented local-only passphrase of the file backend (docs/rehearsal.md). Not a secret. */
+export const LOCAL_PASSPHRASE = "local-only";
+
+/** Options of {@link openLocalStack}. */
+export interface LocalStackOptions {
+  /** Repository (or copy of it) holding Pulumi.yaml, index.ts, Dockerfile, plugin/. */
+  readonly workDir: string;
+  /** Stack name. Defaults to `local`. */
+  readonly stackName?: string;
+  /** Config file the stack starts from. Defaults to `<workDir>/Pulumi.<stack>.yaml`. */
+  readonly baseConfigFile?: string;
+  /** Config overrides, keys without the project prefix. */
+  readonly overrides?: Readonly<Record<string, string>>;
+  /** Derive commit/commitTime (and version from a `v*` tag on HEAD) from git when not overridden. Default true. */
+  readonly fromGit?: boolean;
+  /** File backend folder. Defaults to `<workDir>/.pulumi-local`. */
+  readonly backendDir?: string;
+  /** Extra environment for the CLI and the providers it starts. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** An opened local stack and the generated config file every operation must pass. */
+export interface LocalStack {
+  readonly stack: Stack;
+  readonly configFile: string;
+  readonly config: Record<string, string>;
+}
+
+function git(workDir: string, args: string[]): string | undefined {
+  try {
+    return execFileSync("git", ["-C", workDir, ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Config values the git checkout supplies: commit, commit time, and a release tag on HEAD. */
+export function gitConfig(workDir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const commit = git(workDir, ["rev-parse", "HEAD"]);
+  const commitTime = git(workDir, ["log", "-1", "--format=%cI"]);
+  const tag = git(workDir, ["describe", "--tags", "--exact-match", "--match", "v*", "HEAD"]);
+  if (commit) out.commit = commit;
+  if (commitTime) out.commitTime = commitTime;
+  if (tag) out.version = tag;
+  return out;
+}
+
+/** Parses `key=value` (key without the project prefix); throws naming the bad argument. */
+export function parseSetting(arg: string): [string, string] {
+  const eq = arg.indexOf("=");
+  const key = eq < 0 ? "" : arg.slice(0, eq).replace(`${PROJECT}:`, "");
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(key)) {
+    throw new Error(`--set ${JSON.stringify(arg)}: expected key=value with a config key name`);
+  }
+  return [key, arg.slice(eq + 1)];
+}
+
+/**
+ * Writes the effective config file (base file + overrides, encryption salt kept) into the backend
+ * folder and opens the stack with an inline program that loads `<workDir>/index.ts` afresh.
+ */
+export async function openLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const workDir = path.resolve(opts.workDir);
+  const stackName = opts.stackName ?? "local";
+  const backendDir = path.resolve(opts.backendDir ?? path.join(workDir, ".pulumi-local"));
+  const baseFile = opts.baseConfigFile ?? path.join(workDir, `Pulumi.${stackName}.yaml`);
+  fs.mkdirSync(backendDir, { recursive: true });
+
+  const base = (yaml.load(fs.readFileSync(baseFile, "utf8")) ?? {}) as {
+    config?: Record<string, unknown>;
+    encryptionsalt?: string;
+  };
+  const overrides = { ...(opts.fromGit === false ? {} : gitConfig(workDir)), ...opts.overrides };
+  const config: Record<string, unknown> = { ...(base.config ?? {}) };
+  for (const [k, v] of Object.entries(overrides)) config[`${PROJECT}:${k}`] = v;
+
+  const env: Record<string, string> = {
+    PULUMI_BACKEND_URL: `file://${backendDir}`,
+    PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    ...opts.env,
+  };
+
+  const program = async () => {
+    // A fresh require per run: one process may run several operations on a changed tree.
+    for (const k of Object.keys(require.cache)) {
+      if (k.startsWith(workDir + path.sep) && !k.includes(`${path.sep}node_modules${path.sep}`)) {
+        delete require.cache[k];
+      }
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.join(workDir, "index.ts"));
+  };
+  const ws = await LocalWorkspace.create({ workDir, program, envVars: env });
+  // `stack init` writes a new encryption salt into <workDir>/Pulumi.<stack>.yaml unless that file
+  // already has one (Pulumi.local.yaml commits the salt of LOCAL_PASSPHRASE, so it is reused).
+  const stack = await Stack.createOrSelect(stackName, ws);
+  const stackFile = path.join(workDir, `Pulumi.${stackName}.yaml`);
+  const salt =
+    base.encryptionsalt ??
+    (fs.existsSync(stackFile)
+      ? (yaml.load(fs.readFileSync(stackFile, "utf8")) as { encryptionsalt?: string } | undefined)
+          ?.encryptionsalt
+      : undefined);
+
+  const configFile = path.join(backendDir, `Pulumi.${stackName}.effective.yaml`);
+  const doc: Record<string, unknown> = { config };
+  if (salt !== undefined) doc.encryptionsalt = salt;
+  fs.writeFileSync(
+    configFile,
+    `# Generated by scripts/local-stack.ts from ${path.relative(workDir, baseFile)} + overrides; do not edit.\n` +
+      yaml.dump(doc, { lineWidth: -1, sortKeys: true }),
+  );
+  const flat: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) flat[k.replace(`${PROJECT}:`, "")] = String(v);
+  return { stack, configFile, config: flat };
+}
+
+/** Plain values of the stack outputs. */
+export async function plainOutputs(ls: LocalStack): Promise<Record<string, unknown>> {
+  const outs = await ls.stack.outputs();
+  return Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, v.value]));
+}
+
+/** The pushed refs and a `docker run` line, from the stack outputs. */
+export function describePush(outputs: Record<string, unknown>): string[] {
+  const repos = (outputs.imageRepositories as string[] | undefined) ?? [];
+  const tags = (outputs.imageTags as string[] | undefined) ?? [];
+  const refs = (outputs.imageRefs as Record<string, string> | undefined) ?? {};
+  const lines = ["Pushed:"];
+  for (const repo of repos) for (const tag of tags) lines.push(`  ${repo}:${tag}`);
+  for (const [key, ref] of Object.entries(refs)) lines.push(`  ${key}: ${ref}`);
+  const ref = refs.local ?? Object.values(refs)[0];
+  if (ref !== undefined) {
+    lines.push(
+      "Run it (source scripts/env.sh first, for DOCKER_HOST):",
+      `  "$CQ_DOCKER" run --rm --read-only --cap-drop ALL -p 127.0.0.1:7777:7777 ${ref}`,
+    );
+  }
+  return lines;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  let stackName = "local";
+  let workDir = path.resolve(__dirname, "..");
+  const overrides: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    const next = () => {
+      const v = rest[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--stack") stackName = next();
+    else if (a === "--dir") workDir = path.resolve(next());
+    else if (a === "--set") {
+      const [k, v] = parseSetting(next());
+      overrides[k] = v;
+    } else throw new Error(`unknown argument ${JSON.stringify(a)}`);
+  }
+  if (!["up", "preview", "destroy", "outputs"].includes(cmd ?? "")) {
+    throw new Error(
+      `usage: local-stack.ts <up|preview|destroy|outputs> [--stack s] [--dir d] [--set k=v]... (got ${JSON.stringify(cmd)})`,
+    );
+  }
+  const ls = await openLocalStack({ workDir, stackName, overrides });
+  const c = ls.config;
+  console.error(
+    `stack ${stackName}: version=${c.version} commit=${c.commit} commitTime=${c.commitTime} (config ${ls.configFile})`,
+  );
+  const common = { configFile: ls.configFile, onOutput: (s: string) => process.stdout.write(s) };
+  switch (cmd) {
+    case "up": {
+      const r = await ls.stack.up({ ...common });
+      console.log(JSON.stringify(r.summary.resourceChanges ?? {}));
+      console.log(describePush(await plainOutputs(ls)).join("\n"));
+      break;
+    }
+    case "preview":
+      await ls.stack.preview({ ...common });
+      break;
+    case "destroy":
+      // Images and indexes are retainOnDelete: destroy forgets them, the registry keeps them.
+      await ls.stack.destroy({ ...common });
+      break;
+    case "outputs":
+      console.log(JSON.stringify(await plainOutputs(ls), null, 2));
+      break;
+  }
+}
+
+/** Engine events of one operation, for callers that assert on them (test/e2e). */
+export type { EngineEvent };
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(`local-stack: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}
