@@ -36,7 +36,7 @@ die() {
 	exit 1
 }
 
-for tool in go cloudquery gofakes3 curl "${CQ_DOCKER}"; do
+for tool in go cloudquery gofakes3 curl timeout "${CQ_DOCKER}"; do
 	command -v "${tool}" >/dev/null || die "${tool} not found (run: npm run toolchain && source scripts/env.sh)"
 done
 "${CQ_DOCKER}" version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
@@ -68,7 +68,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building fixtures (test/e2e/sync)"
+log "testing and building fixtures (test/e2e/sync)"
+# The fixtures' own tests first: among them, that the comparer does fail on each kind of mismatch.
+(cd "${HERE}" && GOFLAGS="-mod=readonly -buildvcs=false" go test ./...)
 (cd "${HERE}" && GOFLAGS="-mod=readonly -buildvcs=false" go build -o "${WORK}/bin/" ./cmd/seed ./cmd/destination ./cmd/compare)
 
 # --- S3 emulator on the docker bridge gateway ---------------------------------------------
@@ -76,8 +78,8 @@ GATEWAY="$("${CQ_DOCKER}" network inspect bridge --format '{{range .IPAM.Config}
 GATEWAY="${GATEWAY%% *}"
 [[ "${GATEWAY}" =~ ^(10|172|192)\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
 	die "docker bridge gateway '${GATEWAY}' is not a private IPv4 address"
-ip -4 -o addr show 2>/dev/null | grep -qF " ${GATEWAY}/" ||
-	die "docker bridge gateway ${GATEWAY} is not an address of this machine"
+# No separate "is it local" check is needed: listening on an address works only if it is one of
+# this machine's own (otherwise: "cannot assign requested address").
 
 S3_PORT=""
 for _ in 1 2 3 4 5; do
@@ -107,7 +109,7 @@ export S3_ACCESS_KEY_ID="e2e-access-key" S3_SECRET_ACCESS_KEY="e2e-secret-key"
 
 # --- the image, from its registry -----------------------------------------------------------
 log "pulling ${IMAGE}"
-"${CQ_DOCKER}" pull --quiet "${IMAGE}" >/dev/null
+"${CQ_DOCKER}" pull --quiet "${IMAGE}" >/dev/null || die "cannot pull ${IMAGE} (was it pushed to its registry?)"
 log "image id $("${CQ_DOCKER}" image inspect --format '{{.Id}}' "${IMAGE}"), repo digests $("${CQ_DOCKER}" image inspect --format '{{join .RepoDigests " "}}' "${IMAGE}")"
 
 # --- CloudQuery sync ------------------------------------------------------------------------
@@ -120,7 +122,7 @@ spec:
   path: ${IMAGE}
   tables: ["*"]
   destinations: ["jsonl"]
-  spec:
+  spec: # bucket and path_prefix: internal/dataset's Bucket and PathPrefix
     bucket: lake
     region: us-east-1
     path_prefix: exports
@@ -142,13 +144,15 @@ EOF
 
 log "cloudquery sync (timeout ${SYNC_TIMEOUT}s)"
 sync_start=${SECONDS}
+# stdout (a progress spinner) goes to a file; the log file is what compare reads.
 if ! (cd "${WORK}" && timeout --kill-after=10 "${SYNC_TIMEOUT}" cloudquery sync config.yml \
 	--cq-dir "${WORK}/.cq" --log-file-name "${WORK}/cloudquery.log" --log-level info \
-	--telemetry-level none); then
+	--telemetry-level none >"${WORK}/cloudquery.out"); then
 	tail -n 40 "${WORK}/cloudquery.log" >&2 || true
-	die "cloudquery sync failed"
+	die "cloudquery sync failed (log: ${WORK}/cloudquery.log)"
 fi
 sync_s=$((SECONDS - sync_start))
+log "cloudquery: $(tr '\r' '\n' <"${WORK}/cloudquery.out" | grep -F 'Sync completed' | tail -n 1)"
 
 "${WORK}/bin/compare" -dir "${WORK}/out" -source-name "${SOURCE_NAME}" -log "${WORK}/cloudquery.log"
 log "PASS: sync ${sync_s}s, total $((SECONDS - start_s))s (image ${IMAGE})"
