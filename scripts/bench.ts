@@ -1,0 +1,132 @@
+// Benchmark of the release build (figures only, no assertions), on a repository copy
+// (CQ_BENCH_DIR, made by scripts/bench.sh): cold 2-arch build, warm rebuild after a one-line Go
+// change, no-op up, cold 1-arch build, image size against gzip(binary), start → first gRPC answer.
+// "Cold" = BuildKit cache pruned (`buildctl prune --all`; the base images stay in the registry)
+// and a repository name never used before (so no registry build cache either).
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+
+import { openLocalStack, plainOutputs } from "./local-stack";
+import { firstAnswer } from "../test/e2e/lib/discovery";
+import { Registry, type Index, type Manifest } from "../test/e2e/lib/registry";
+
+const workDir = process.env.CQ_BENCH_DIR ?? "";
+const docker = process.env.CQ_DOCKER ?? "/usr/bin/docker";
+const RUNS = Number(process.env.CQ_BENCH_RUNS ?? "5");
+const stamp = Math.floor(Date.now() / 1000);
+
+const base = {
+  version: "v0.0.2",
+  commit: "be0c4be0c4be0c4be0c4be0c4be0c4be0c4be0c4",
+  commitTime: "2025-06-01T00:00:00Z",
+  releasedVersions: '["v0.0.2"]',
+};
+
+async function timedUp(stackName: string, overrides: Record<string, string>) {
+  const ls = await openLocalStack({
+    workDir,
+    stackName,
+    baseConfigFile: path.join(workDir, "Pulumi.local.yaml"),
+    fromGit: false,
+    overrides: { ...base, ...overrides },
+  });
+  const t0 = process.hrtime.bigint();
+  const r = await ls.stack.up({ configFile: ls.configFile });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { s, changes: r.summary.resourceChanges ?? {}, outputs: await plainOutputs(ls) };
+}
+
+function prune(): void {
+  execFileSync("buildctl", ["prune", "--all"], { stdio: "ignore" });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function main(): Promise<void> {
+  if (workDir === "" || !fs.existsSync(path.join(workDir, "index.ts"))) {
+    throw new Error("CQ_BENCH_DIR must be a repository copy (run npm run bench)");
+  }
+  const two = `cq-bench-${stamp}-2arch`;
+  const one = `cq-bench-${stamp}-1arch`;
+  const f = (x: number) => x.toFixed(1);
+  const rows: [string, string][] = [];
+
+  prune();
+  const cold2 = await timedUp("bench2", { imageName: two });
+  rows.push(["cold build, 2 arch (up)", `${f(cold2.s)} s`]);
+
+  fs.appendFileSync(path.join(workDir, "plugin", "main.go"), `\nconst benchMarker = "${stamp}"\n`);
+  const warm = await timedUp("bench2", { imageName: two });
+  rows.push([
+    "warm rebuild after a one-line Go change (up)",
+    `${f(warm.s)} s  (${JSON.stringify(warm.changes)})`,
+  ]);
+
+  const noop = await timedUp("bench2", { imageName: two });
+  rows.push(["no-op up", `${f(noop.s)} s  (${JSON.stringify(noop.changes)})`]);
+
+  prune();
+  const cold1 = await timedUp("bench1", { imageName: one, platforms: '["linux/amd64"]' });
+  rows.push(["cold build, 1 arch (up)", `${f(cold1.s)} s`]);
+
+  rows.push(["warm / cold (2 arch)", (warm.s / cold2.s).toFixed(3)]);
+  rows.push(["no-op / cold (2 arch)", (noop.s / cold2.s).toFixed(3)]);
+  rows.push(["2 arch / 1 arch (cold)", (cold2.s / cold1.s).toFixed(2)]);
+
+  // Size: compressed layers of each platform image against gzip(binary).
+  const reg = new Registry();
+  const ref = (cold2.outputs.imageRefs as Record<string, string>).local;
+  const digest = ref.split("@")[1];
+  const index = await reg.manifest<Index>(two, digest);
+  for (const d of index.manifests.filter((m) => m.platform?.os === "linux")) {
+    const man = await reg.manifest<Manifest>(two, d.digest);
+    const compressed = man.layers.reduce((n, l) => n + l.size, 0);
+    const last = man.layers[man.layers.length - 1];
+    const dir = fs.mkdtempSync(path.join(workDir, ".bench-"));
+    fs.writeFileSync(path.join(dir, "l.tgz"), await reg.blob(two, last.digest));
+    execFileSync("tar", ["-xzf", path.join(dir, "l.tgz"), "-C", dir]);
+    const bin = fs.readFileSync(path.join(dir, "cq-source-s3"));
+    const gz = zlib.gzipSync(bin).length;
+    rows.push([
+      `image size ${d.platform?.architecture}`,
+      `${(compressed / 1e6).toFixed(2)} MB compressed vs gzip(binary) ${(gz / 1e6).toFixed(2)} MB (×${(compressed / gz).toFixed(3)}; binary ${(bin.length / 1e6).toFixed(2)} MB)`,
+    ]);
+  }
+
+  // Start → first GetVersions answer, `docker run --read-only --cap-drop ALL`, image already pulled.
+  const image = `127.0.0.1:5000/${two}@${digest}`;
+  execFileSync(docker, ["pull", "-q", image], { stdio: "ignore" });
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = Date.now();
+    const id = execFileSync(
+      docker,
+      ["run", "-d", "--rm", "--read-only", "--cap-drop", "ALL", "-p", "127.0.0.1::7777", image],
+      { encoding: "utf8" },
+    ).trim();
+    try {
+      const addr = execFileSync(docker, ["port", id, "7777/tcp"], { encoding: "utf8" }).split("\n")[0].trim();
+      ms.push((await firstAnswer(addr, t0)).ms);
+    } finally {
+      execFileSync(docker, ["rm", "-f", id], { stdio: "ignore" });
+    }
+  }
+  rows.push([`start → first gRPC answer (median of ${RUNS})`, `${median(ms)} ms  (all: ${ms.join(", ")})`]);
+
+  const w = Math.max(...rows.map(([k]) => k.length));
+  console.log(
+    `\nbench (${new Date().toISOString()}, load ${fs.readFileSync("/proc/loadavg", "utf8").trim()})`,
+  );
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+  console.log(`  repositories: 127.0.0.1:5000/${two}, 127.0.0.1:5000/${one}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,319 @@
+// The release, for real: the `e2e` stack of a temporary copy of the repository (CQ_E2E_DIR,
+// made by scripts/e2e.sh) builds and pushes the image through the real engine, docker-build and
+// BuildKit to the rehearsal registry; the assertions read the registry API and run the image.
+// Steps depend on each other and run in order (mocha --bail).
+import * as assert from "assert";
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import * as zlib from "zlib";
+
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+
+import { ociLabels } from "../../lib/labels";
+import { deriveTags } from "../../lib/tags";
+import { openLocalStack, plainOutputs, type LocalStack } from "../../scripts/local-stack";
+import { firstAnswer } from "./lib/discovery";
+import { Registry, type Index, type Manifest } from "./lib/registry";
+
+const workDir = process.env.CQ_E2E_DIR ?? "";
+const outDir = process.env.CQ_E2E_OUT ?? fs.mkdtempSync(path.join(os.tmpdir(), "cq-e2e-out-"));
+const docker = process.env.CQ_DOCKER ?? "/usr/bin/docker";
+
+// Distinct from the `local` stack's repository and release, so the two never share tags.
+const E2E = {
+  imageName: "cq-source-s3-e2e",
+  version: "v0.0.1",
+  commit: "0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e",
+  commitTime: "2025-06-01T00:00:00Z",
+  releasedVersions: ["v0.0.1"],
+};
+const PLATFORMS = ["linux/amd64", "linux/arm64"];
+const ARCHES = ["amd64", "arm64"];
+
+/** Resource changes of one `up`, plus the BuildKit log lines per Image (from engine events). */
+interface UpResult {
+  changes: Record<string, number>;
+  /** Resource name → `op` (create/update/same/…) per resource. */
+  ops: Record<string, string>;
+  buildLog: Record<string, string[]>;
+}
+
+async function up(ls: LocalStack): Promise<UpResult> {
+  const buildLog: Record<string, string[]> = {};
+  const ops: Record<string, string> = {};
+  const onEvent = (e: EngineEvent) => {
+    const d = e.diagnosticEvent;
+    if (d?.urn !== undefined && d.ephemeral === true) {
+      const name = d.urn.split("::").pop() as string;
+      (buildLog[name] ??= []).push(...d.message.split("\n").filter((l) => l !== ""));
+    }
+    const m = e.resOutputsEvent?.metadata;
+    if (m !== undefined) ops[m.urn.split("::").pop() as string] = m.op;
+  };
+  const r = await ls.stack.up({ configFile: ls.configFile, onEvent });
+  return { changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, ops, buildLog };
+}
+
+/** Changes other than `same`, e.g. {update: 2}. */
+function changed(r: UpResult): Record<string, number> {
+  return Object.fromEntries(Object.entries(r.changes).filter(([k, v]) => k !== "same" && v > 0));
+}
+
+/**
+ * Whether a Dockerfile step ran or came from the cache, from BuildKit's plain progress:
+ * `#7 [build 3/6] RUN … go mod download` then `#7 CACHED` or `#7 DONE 1.2s`.
+ */
+export function stepState(lines: readonly string[], needle: RegExp): "cached" | "ran" | "absent" {
+  const ids = lines
+    .map((l) => /^#(\d+) \[.*\] (.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && needle.test(m[2]))
+    .map((m) => m[1]);
+  if (ids.length === 0) return "absent";
+  return ids.every((id) => lines.includes(`#${id} CACHED`)) ? "cached" : "ran";
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+function dockerCli(args: string[]): string {
+  return execFileSync(docker, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+describe("release e2e (local registry, real engine + docker-build + BuildKit)", function () {
+  this.timeout(30 * 60_000);
+  const reg = new Registry();
+  const repo = E2E.imageName;
+  const expectedTags = deriveTags({
+    version: E2E.version,
+    commit: E2E.commit,
+    releasedVersions: E2E.releasedVersions,
+  });
+  // components/image.ts also pushes each platform under `<sha tag>-<arch>` and keeps the
+  // registry build cache per platform in the same repository.
+  const perArchTags = ARCHES.map((a) => `${expectedTags[0]}-${a}`);
+  const cacheTags = ARCHES.map((a) => `buildcache-${a}`);
+  let ls: LocalStack;
+  let outputs: Record<string, unknown>;
+  let indexDigest: string;
+  const binaries: Record<string, string> = {};
+
+  before(async function () {
+    assert.ok(
+      workDir !== "" && fs.existsSync(path.join(workDir, "index.ts")),
+      "CQ_E2E_DIR must be a repository copy",
+    );
+    assert.notStrictEqual(
+      fs.realpathSync(workDir),
+      fs.realpathSync(path.resolve(__dirname, "../..")),
+      "CQ_E2E_DIR must be a temporary copy: the experiments edit index.ts and plugin/main.go",
+    );
+    ls = await openLocalStack({
+      workDir,
+      stackName: "e2e",
+      baseConfigFile: path.join(workDir, "Pulumi.local.yaml"),
+      fromGit: false,
+      overrides: {
+        imageName: E2E.imageName,
+        version: E2E.version,
+        commit: E2E.commit,
+        commitTime: E2E.commitTime,
+        releasedVersions: JSON.stringify(E2E.releasedVersions),
+      },
+    });
+  });
+
+  it("up builds and pushes the image", async function () {
+    const r = await up(ls);
+    outputs = await plainOutputs(ls);
+    fs.writeFileSync(path.join(outDir, "outputs.json"), JSON.stringify(outputs, null, 2));
+    const refs = outputs.imageRefs as Record<string, string>;
+    assert.match(refs.local, new RegExp(`^127\\.0\\.0\\.1:5000/${repo}@sha256:[0-9a-f]{64}$`));
+    indexDigest = refs.local.split("@")[1];
+    fs.writeFileSync(
+      path.join(outDir, "image-ref"),
+      `127.0.0.1:5000/${repo}:${E2E.version}@${indexDigest}\n`,
+    );
+    console.log(`      up: ${JSON.stringify(r.changes)}; ${refs.local}`);
+  });
+
+  it("the registry holds exactly the derived tags (+ per-arch and build-cache tags)", async function () {
+    assert.deepStrictEqual(outputs.imageTags, expectedTags);
+    assert.deepStrictEqual(await reg.tags(repo), [...expectedTags, ...perArchTags, ...cacheTags].sort());
+    for (const t of expectedTags) assert.strictEqual(await reg.digest(repo, t), indexDigest, `tag ${t}`);
+  });
+
+  it("the index has linux/amd64 and linux/arm64 with the right config and OCI labels", async function () {
+    const index = await reg.manifest<Index>(repo, indexDigest);
+    const plats = index.manifests
+      .filter((m) => m.platform !== undefined && m.platform.os !== "unknown")
+      .map((m) => `${m.platform?.os}/${m.platform?.architecture}`)
+      .sort();
+    assert.deepStrictEqual(plats, PLATFORMS);
+    const labels = ociLabels({
+      owner: "cloudquery-example",
+      repository: "cq-source-s3",
+      title: E2E.imageName,
+      version: E2E.version,
+      commit: E2E.commit,
+      commitTime: E2E.commitTime,
+    });
+    for (const arch of ARCHES) {
+      const desc = index.manifests.find((m) => m.platform?.architecture === arch);
+      const man = await reg.manifest<Manifest>(repo, desc?.digest as string);
+      const cfg = await reg.config(repo, man);
+      assert.strictEqual(cfg.architecture, arch);
+      assert.match(cfg.config.User ?? "", /^65532(:65532)?$/, "numeric non-root user");
+      assert.deepStrictEqual(cfg.config.Entrypoint, ["/cq-source-s3"]);
+      assert.deepStrictEqual(cfg.config.Cmd, ["serve", "--address", "[::]:7777"]);
+      assert.deepStrictEqual(Object.keys(cfg.config.ExposedPorts ?? {}), ["7777/tcp"]);
+      const oci = Object.fromEntries(
+        Object.entries(cfg.config.Labels ?? {}).filter(([k]) => k.startsWith("org.opencontainers.image.")),
+      );
+      assert.deepStrictEqual(oci, labels);
+
+      // Size: what a pull transfers (compressed layers) against the gzip of the binary alone.
+      const compressed = man.layers.reduce((n, l) => n + l.size, 0);
+      const dir = fs.mkdtempSync(path.join(outDir, `bin-${arch}-`));
+      let found = false;
+      for (const layer of man.layers) {
+        const file = path.join(dir, "layer.tgz");
+        fs.writeFileSync(file, await reg.blob(repo, layer.digest));
+        const names = execFileSync("tar", ["-tzf", file], { encoding: "utf8" }).split("\n");
+        if (names.includes("cq-source-s3") || names.includes("./cq-source-s3")) {
+          execFileSync("tar", ["-xzf", file, "-C", dir]);
+          found = true;
+        }
+        fs.rmSync(file);
+      }
+      assert.ok(found, `no layer of the ${arch} image holds /cq-source-s3`);
+      binaries[arch] = path.join(dir, "cq-source-s3");
+      const raw = fs.readFileSync(binaries[arch]);
+      const gz = zlib.gzipSync(raw).length;
+      const mb = (n: number) => (n / 1e6).toFixed(2);
+      console.log(
+        `      ${arch}: image ${mb(compressed)} MB compressed (${man.layers.length} layers); binary ${mb(raw.length)} MB, gzip ${mb(gz)} MB; ratio ${(compressed / gz).toFixed(2)}`,
+      );
+      assert.ok(compressed < 2 * gz + 5e6, `${arch}: ${compressed} B is far more than gzip(binary) ${gz} B`);
+      assert.ok(compressed < 50e6, `${arch}: ${compressed} B ≥ 50 MB`);
+    }
+  });
+
+  it("docker run --read-only --cap-drop ALL answers gRPC on 7777; the image has no shell", async function () {
+    const ref = `127.0.0.1:5000/${repo}@${indexDigest}`;
+    dockerCli(["pull", "-q", ref]);
+    const t0 = Date.now();
+    const id = dockerCli([
+      "run",
+      "-d",
+      "--rm",
+      "--read-only",
+      "--cap-drop",
+      "ALL",
+      "-p",
+      "127.0.0.1::7777",
+      ref,
+    ]);
+    try {
+      const addr = dockerCli(["port", id, "7777/tcp"]).split("\n")[0];
+      assert.match(addr, /^127\.0\.0\.1:\d+$/);
+      const { versions, ms } = await firstAnswer(addr, t0);
+      // plugin-sdk v4 serves CloudQuery plugin protocol 3.
+      assert.ok(versions.includes(3), `GetVersions: ${JSON.stringify(versions)}`);
+      const user = dockerCli(["inspect", "-f", "{{.Config.User}}", id]);
+      console.log(
+        `      docker run → first GetVersions answer: ${ms} ms (versions ${versions}; user ${user})`,
+      );
+      fs.writeFileSync(path.join(outDir, "start-ms"), `${ms}\n`);
+    } finally {
+      execFileSync(docker, ["rm", "-f", id], { stdio: "ignore" });
+    }
+    let shell: string;
+    try {
+      dockerCli(["run", "--rm", "--entrypoint", "/bin/sh", ref, "-c", "true"]);
+      shell = "ran";
+    } catch (e) {
+      shell = String((e as { stderr?: string }).stderr ?? e);
+    }
+    assert.notStrictEqual(shell, "ran", "/bin/sh ran in the image");
+    assert.match(shell, /no such file or directory|not found/i);
+  });
+
+  it("the arm64 binary answers GetVersions under qemu-aarch64-static", async function () {
+    const port = await freePort();
+    const addr = `127.0.0.1:${port}`;
+    const t0 = Date.now();
+    const child = spawn("qemu-aarch64-static", [binaries.arm64, "serve", "--address", addr], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    try {
+      const { versions, ms } = await firstAnswer(addr, t0, 120_000, () => child.exitCode === null);
+      assert.ok(versions.includes(3), `GetVersions: ${JSON.stringify(versions)}`);
+      console.log(`      arm64 under qemu: first answer after ${ms} ms (versions ${versions})`);
+    } catch (e) {
+      throw new Error(`${String(e)}\nstderr: ${stderr}`);
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
+  it("preview pushes nothing", async function () {
+    const before = await reg.snapshot(repo);
+    await ls.stack.preview({ configFile: ls.configFile });
+    assert.deepStrictEqual(await reg.snapshot(repo), before);
+  });
+
+  it("a second up with nothing changed builds and pushes nothing", async function () {
+    const before = await reg.snapshot(repo);
+    const r = await up(ls);
+    assert.deepStrictEqual(changed(r), {});
+    assert.deepStrictEqual(await reg.snapshot(repo), before);
+  });
+
+  it("a TypeScript-only change does not rebuild the image", async function () {
+    fs.appendFileSync(path.join(workDir, "index.ts"), "\n// e2e: a TypeScript-only change\n");
+    const before = await reg.snapshot(repo);
+    const r = await up(ls);
+    assert.deepStrictEqual(changed(r), {});
+    assert.deepStrictEqual(
+      Object.keys(r.buildLog).filter((n) => n.startsWith("plugin-linux-")),
+      [],
+    );
+    assert.deepStrictEqual(await reg.snapshot(repo), before);
+  });
+
+  it("a one-line plugin change rebuilds the Images, reusing the cached dependency layer", async function () {
+    fs.appendFileSync(
+      path.join(workDir, "plugin", "main.go"),
+      `\nconst e2eMarker = "${new Date().toISOString()}"\n`,
+    );
+    const r = await up(ls);
+    for (const name of ["plugin-linux-amd64", "plugin-linux-arm64"]) {
+      assert.strictEqual(r.ops[name], "update", `${name}: ${r.ops[name]}`);
+      const log = r.buildLog[name] ?? [];
+      // go.mod/go.sum did not change, so the dependency download must come from the cache…
+      assert.strictEqual(stepState(log, /go mod download/), "cached", `${name} log:\n${log.join("\n")}`);
+      // …while the source changed, so the compile ran.
+      assert.strictEqual(stepState(log, /go build/), "ran", `${name} log:\n${log.join("\n")}`);
+    }
+    assert.deepStrictEqual(
+      await reg.tags(repo),
+      [...expectedTags, ...perArchTags, ...cacheTags].sort(),
+      "the tag set stays exact",
+    );
+    const index = await reg.manifest<Index>(repo, E2E.version);
+    assert.strictEqual(index.manifests.filter((m) => m.platform?.os === "linux").length, 2);
+  });
+});
