@@ -66,23 +66,16 @@ func (c *client) path(table, ext string) (string, error) {
 func (c *client) Write(ctx context.Context, msgs <-chan message.WriteMessage) error {
 	files := map[string]*os.File{}
 	var errs []error
-	defer func() {
-		for _, f := range files {
-			errs = append(errs, f.Close())
-		}
-	}()
 	for msg := range msgs {
 		if err := c.write(files, msg); err != nil {
-			// Keep draining so the SDK is not blocked; report the first error at the end.
+			// Keep draining so the SDK is not blocked; every error is reported at the end.
 			errs = append(errs, err)
 		}
 	}
 	for _, f := range files {
-		if err := f.Sync(); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, f.Sync(), f.Close())
 	}
-	return errors.Join(errs...)
+	return errors.Join(errs...) // nil when all are nil
 }
 
 func (c *client) write(files map[string]*os.File, msg message.WriteMessage) error {
