@@ -109,7 +109,7 @@ export S3_ACCESS_KEY_ID="e2e-access-key" S3_SECRET_ACCESS_KEY="e2e-secret-key"
 
 # --- the image, from its registry -----------------------------------------------------------
 log "pulling ${IMAGE}"
-"${CQ_DOCKER}" pull --quiet "${IMAGE}" >/dev/null || die "cannot pull ${IMAGE} (was it pushed to its registry?)"
+timeout 300 "${CQ_DOCKER}" pull --quiet "${IMAGE}" >/dev/null || die "cannot pull ${IMAGE} (was it pushed to its registry?)"
 log "image id $("${CQ_DOCKER}" image inspect --format '{{.Id}}' "${IMAGE}"), repo digests $("${CQ_DOCKER}" image inspect --format '{{join .RepoDigests " "}}' "${IMAGE}")"
 
 # --- CloudQuery sync ------------------------------------------------------------------------
