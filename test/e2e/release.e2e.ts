@@ -15,6 +15,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { ociLabels } from "../../lib/labels";
 import { deriveTags } from "../../lib/tags";
 import { openLocalStack, plainOutputs, type LocalStack } from "../../scripts/local-stack";
+import { stepState } from "./lib/buildlog";
 import { firstAnswer } from "./lib/discovery";
 import { Registry, type Index, type Manifest } from "./lib/registry";
 
@@ -60,19 +61,6 @@ async function up(ls: LocalStack): Promise<UpResult> {
 /** Changes other than `same`, e.g. {update: 2}. */
 function changed(r: UpResult): Record<string, number> {
   return Object.fromEntries(Object.entries(r.changes).filter(([k, v]) => k !== "same" && v > 0));
-}
-
-/**
- * Whether a Dockerfile step ran or came from the cache, from BuildKit's plain progress:
- * `#7 [build 3/6] RUN … go mod download` then `#7 CACHED` or `#7 DONE 1.2s`.
- */
-export function stepState(lines: readonly string[], needle: RegExp): "cached" | "ran" | "absent" {
-  const ids = lines
-    .map((l) => /^#(\d+) \[.*\] (.*)$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null && needle.test(m[2]))
-    .map((m) => m[1]);
-  if (ids.length === 0) return "absent";
-  return ids.every((id) => lines.includes(`#${id} CACHED`)) ? "cached" : "ran";
 }
 
 function freePort(): Promise<number> {

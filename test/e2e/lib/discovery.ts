@@ -27,8 +27,10 @@ export function decodeVersions(buf: Buffer): number[] {
       const end = varint() + i;
       while (i < end) out.push(varint());
     } else if (wire === 0) varint();
-    else if (wire === 2) i += varint();
-    else throw new Error(`unexpected wire type ${wire}`);
+    else if (wire === 2) {
+      const n = varint(); // read before `i` is: `i += varint()` would lose the advance
+      i += n;
+    } else throw new Error(`unexpected wire type ${wire}`);
   }
   return out;
 }

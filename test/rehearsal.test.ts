@@ -1,0 +1,84 @@
+// Pure helpers of the rehearsal (local stack, e2e, bench), tested by tables. The e2e suite
+// itself (test/e2e/*.e2e.ts) needs the services and runs with `npm run test:e2e`.
+import * as assert from "assert";
+
+import { describePush, parseSetting } from "../scripts/local-stack";
+import { stepState } from "./e2e/lib/buildlog";
+import { decodeVersions } from "./e2e/lib/discovery";
+
+describe("rehearsal helpers", () => {
+  describe("parseSetting", () => {
+    const ok: [string, [string, string]][] = [
+      ["version=v1.2.3", ["version", "v1.2.3"]],
+      ["cq-source-s3-release:commit=abc1234", ["commit", "abc1234"]],
+      ['platforms=["linux/amd64"]', ["platforms", '["linux/amd64"]']],
+      ["commitTime=", ["commitTime", ""]],
+      ["a=b=c", ["a", "b=c"]],
+    ];
+    for (const [arg, want] of ok) it(`parses ${arg}`, () => assert.deepStrictEqual(parseSetting(arg), want));
+    for (const bad of ["version", "=v1", "1x=2", "bad-key=1", ""]) {
+      it(`rejects ${JSON.stringify(bad)} naming it`, () =>
+        assert.throws(
+          () => parseSetting(bad),
+          new RegExp(`--set ${JSON.stringify(bad).replace(/[[\]]/g, "\\$&")}`),
+        ));
+    }
+  });
+
+  describe("decodeVersions (GetVersions.Response)", () => {
+    const cases: [string, number[], number[]][] = [
+      ["empty", [], []],
+      ["packed 0..3", [0x0a, 0x04, 0, 1, 2, 3], [0, 1, 2, 3]],
+      ["unpacked", [0x08, 0x03, 0x08, 0x02], [3, 2]],
+      ["multi-byte varint", [0x0a, 0x02, 0xac, 0x02], [300]],
+      ["unknown fields skipped", [0x10, 0x05, 0x1a, 0x01, 0x41, 0x08, 0x03], [3]],
+    ];
+    for (const [name, bytes, want] of cases) {
+      it(name, () => assert.deepStrictEqual(decodeVersions(Buffer.from(bytes)), want));
+    }
+    it("rejects a truncated varint", () =>
+      assert.throws(() => decodeVersions(Buffer.from([0x08, 0x80])), /truncated/));
+    it("rejects an unsupported wire type", () =>
+      assert.throws(() => decodeVersions(Buffer.from([0x0d, 0, 0, 0, 0])), /wire type 5/));
+  });
+
+  describe("stepState (BuildKit plain progress)", () => {
+    const log = [
+      "#7 [build 3/6] RUN --mount=type=cache,target=/go/pkg/mod     go mod download",
+      "#7 CACHED",
+      "#9 [build 6/6] RUN --mount=type=cache,target=/go/pkg/mod     go build -trimpath -o /out/x .",
+      "#9 0.512 compiling",
+      "#9 DONE 12.3s",
+      "#10 [stage-1 2/2] COPY --from=build /out/cq-source-s3 /cq-source-s3",
+    ];
+    const cases: [RegExp, string][] = [
+      [/go mod download/, "cached"],
+      [/go build/, "ran"],
+      [/COPY --from=build/, "unfinished"],
+      [/apt-get/, "absent"],
+    ];
+    for (const [re, want] of cases) it(`${re} → ${want}`, () => assert.strictEqual(stepState(log, re), want));
+    it("needs every matching step cached", () =>
+      assert.strictEqual(
+        stepState([...log, "#11 [build 3/6] RUN go mod download", "#11 DONE 3.0s"], /go mod download/),
+        "ran",
+      ));
+  });
+
+  describe("describePush", () => {
+    it("lists every repository:tag and a docker run line with the local ref", () => {
+      const lines = describePush({
+        imageRepositories: ["127.0.0.1:5000/cq-source-s3"],
+        imageTags: ["v1.0.0-abc1234", "v1.0.0"],
+        imageRefs: { local: "127.0.0.1:5000/cq-source-s3@sha256:" + "a".repeat(64) },
+      });
+      assert.ok(lines.includes("  127.0.0.1:5000/cq-source-s3:v1.0.0-abc1234"));
+      assert.ok(lines.includes("  127.0.0.1:5000/cq-source-s3:v1.0.0"));
+      assert.match(
+        lines[lines.length - 1],
+        /run --rm --read-only --cap-drop ALL -p 127\.0\.0\.1:7777:7777 127\.0\.0\.1:5000\/cq-source-s3@sha256:a{64}$/,
+      );
+    });
+    it("prints no run line without refs", () => assert.deepStrictEqual(describePush({}), ["Pushed:"]));
+  });
+});
