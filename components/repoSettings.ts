@@ -49,6 +49,23 @@ export function releaseTagRules(): github.types.input.RepositoryRulesetRules {
   return { creation: true, deletion: true, update: true, nonFastForward: true };
 }
 
+/**
+ * Runs `create` with GITHUB_TOKEN hidden from this process. The GitHub SDK copies that variable into
+ * an explicit provider's inputs, and provider inputs are saved in state (pulumi/pulumi-github#613),
+ * where anyone who can run a preview (state read + passphrase) could decrypt the bootstrap admin's
+ * token. The provider plugin is a separate process and still reads GITHUB_TOKEN from its own
+ * environment, so authentication is unchanged; only the copy in state is avoided.
+ */
+export function withoutGitHubTokenInInputs<T>(create: () => T): T {
+  const saved = process.env.GITHUB_TOKEN;
+  delete process.env.GITHUB_TOKEN;
+  try {
+    return create();
+  } finally {
+    if (saved !== undefined) process.env.GITHUB_TOKEN = saved;
+  }
+}
+
 /** GitHub Actions variables and secret, the `release` environment, and the release-tag ruleset. */
 export class RepoSettings extends pulumi.ComponentResource {
   /** Names of the variables written. */
@@ -64,7 +81,9 @@ export class RepoSettings extends pulumi.ComponentResource {
     const envName = args.environment ?? "release";
 
     // An explicit provider pins the owner to config rather than to ambient github:owner.
-    const provider = new github.Provider(`${name}-github`, { owner: args.owner }, { parent: this });
+    const provider = withoutGitHubTokenInInputs(
+      () => new github.Provider(`${name}-github`, { owner: args.owner }, { parent: this }),
+    );
     const child = { parent: this, provider };
 
     this.variableNames = Object.keys(args.variables).sort();

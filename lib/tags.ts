@@ -1,8 +1,8 @@
 // Release metadata → image tags. Pure; tested by tables in test/tags.test.ts.
 //
 // How the release learns whether it is the newest: the release workflow passes every existing
-// release tag (`git tag --list 'v*'`, which includes the tag being released) as the config value
-// `releasedVersions`. `latest` is added only when the version is a stable release ≥ every stable
+// other release tag (`git tag --list 'v*'` minus the tag being released; including it changes
+// nothing, the comparisons are ≥) as the config value `releasedVersions`. `latest` is added only when the version is a stable release ≥ every stable
 // released version; `vX.Y` only when it is ≥ every stable released version with the same X.Y.
 // So re-running an old release, or patching an older line (v1.1.9 after v1.2.0), never moves
 // `latest` or `vX.Y` backwards, and re-running the newest release is idempotent.

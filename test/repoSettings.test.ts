@@ -15,18 +15,30 @@ const VARIABLES = {
   GHCR_IMAGE: "ghcr.io/example-org/cq-source-s3",
 };
 
+const BOOTSTRAP_TOKEN = "ghp_bootstrapAdminToken0123456789abcdef";
+
 describe("repoSettings component", () => {
+  let tokenAfterConstruction: string | undefined;
   let settings: InstanceType<typeof import("../components/repoSettings").RepoSettings>;
 
   before(async () => {
     await setupMocks();
     const { RepoSettings } = await import("../components/repoSettings");
-    settings = new RepoSettings("repo", {
-      owner: "example-org",
-      repository: "cq-source-s3",
-      variables: { ...VARIABLES, GCP_PROJECT_ID: pulumi.output(VARIABLES.GCP_PROJECT_ID) },
-      pulumiConfigPassphrase: pulumi.secret("correct horse"),
-    });
+    // As at bootstrap: the admin's token is in the environment of `pulumi up`.
+    const before = process.env.GITHUB_TOKEN;
+    process.env.GITHUB_TOKEN = BOOTSTRAP_TOKEN;
+    try {
+      settings = new RepoSettings("repo", {
+        owner: "example-org",
+        repository: "cq-source-s3",
+        variables: { ...VARIABLES, GCP_PROJECT_ID: pulumi.output(VARIABLES.GCP_PROJECT_ID) },
+        pulumiConfigPassphrase: pulumi.secret("correct horse"),
+      });
+      tokenAfterConstruction = process.env.GITHUB_TOKEN;
+    } finally {
+      if (before === undefined) delete process.env.GITHUB_TOKEN;
+      else process.env.GITHUB_TOKEN = before;
+    }
     await unwrap(settings.rulesetId);
     await settle();
   });
@@ -42,6 +54,14 @@ describe("repoSettings component", () => {
     for (const r of customResources().filter((r) => r.type.startsWith("github:"))) {
       assert.match(r.provider, /pulumi:providers:github::repo-github::/, r.name);
     }
+  });
+
+  it("keeps the bootstrap GITHUB_TOKEN out of the provider's inputs (they are saved in state)", () => {
+    const provider = byName("repo-github");
+    assert.equal(provider.inputs.token, undefined);
+    assert.ok(!JSON.stringify(customResources().map((r) => r.inputs)).includes(BOOTSTRAP_TOKEN));
+    // The variable is only hidden while the provider is constructed; the plugin process reads it.
+    assert.equal(tokenAfterConstruction, BOOTSTRAP_TOKEN);
   });
 
   it("writes exactly the contracted Actions variables with stable names", () => {
