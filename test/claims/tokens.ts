@@ -114,6 +114,15 @@ export interface Case {
 
 const long = (n: number): string => "x".repeat(n);
 
+/** A case the provider refuses outright: `attribute.access` is `none`. */
+const denied = (name: string, claims: Claims): Case => ({
+  name,
+  claims,
+  accepted: false,
+  access: "none",
+  outcome: "denied",
+});
+
 /** The matrix: allowed and denied runs, including forged-looking and malformed claim sets. */
 export const CASES: readonly Case[] = [
   {
@@ -160,9 +169,9 @@ export const CASES: readonly Case[] = [
     access: "preview",
     outcome: "preview",
   },
-  {
-    name: "a fork's own run pushing v1.2.3 with a copy of release.yml",
-    claims: token({
+  denied(
+    "a fork's own run pushing v1.2.3 with a copy of release.yml",
+    token({
       owner: "mallory",
       ownerId: "99123456",
       repositoryId: "723456789",
@@ -171,13 +180,10 @@ export const CASES: readonly Case[] = [
       workflow: "release.yml",
       environment: "release",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "another repository of the same owner",
-    claims: token({
+  ),
+  denied(
+    "another repository of the same owner",
+    token({
       repository: "cq-source-gcs",
       repositoryId: "712349999",
       event: "push",
@@ -185,26 +191,20 @@ export const CASES: readonly Case[] = [
       workflow: "release.yml",
       environment: "release",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "same owner/name but another numeric repository id (deleted and re-created)",
-    claims: token({
+  ),
+  denied(
+    "same owner/name but another numeric repository id (deleted and re-created)",
+    token({
       repositoryId: "799999999",
       event: "push",
       ref: "refs/tags/v1.2.3",
       workflow: "release.yml",
       environment: "release",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "same owner name re-registered by someone else (other owner id)",
-    claims: token({
+  ),
+  denied(
+    "same owner name re-registered by someone else (other owner id)",
+    token({
       ownerId: "99999999",
       repositoryId: "788888888",
       event: "push",
@@ -212,204 +212,96 @@ export const CASES: readonly Case[] = [
       workflow: "release.yml",
       environment: "release",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "push to another branch",
-    claims: token({ event: "push", ref: "refs/heads/feature/x", workflow: "preview.yml" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "push to main from another workflow (ci.yml)",
-    claims: token({ event: "push", ref: "refs/heads/main", workflow: "ci.yml" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "push to main from release.yml",
-    claims: token({ event: "push", ref: "refs/heads/main", workflow: "release.yml", environment: "release" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "pull_request_target",
-    claims: token({
+  ),
+  denied(
+    "push to another branch",
+    token({ event: "push", ref: "refs/heads/feature/x", workflow: "preview.yml" }),
+  ),
+  denied(
+    "push to main from another workflow (ci.yml)",
+    token({ event: "push", ref: "refs/heads/main", workflow: "ci.yml" }),
+  ),
+  denied(
+    "push to main from release.yml",
+    token({ event: "push", ref: "refs/heads/main", workflow: "release.yml", environment: "release" }),
+  ),
+  denied(
+    "pull_request_target",
+    token({
       event: "pull_request_target",
       ref: "refs/heads/main",
       workflow: "preview.yml",
       headRef: "mallory:patch-1",
       baseRef: "main",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "pull_request whose ref is not refs/pull/…",
-    claims: with_(pullRequest(), { ref: "refs/heads/main" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "workflow_dispatch on a release tag",
-    claims: token({
+  ),
+  denied("pull_request whose ref is not refs/pull/…", with_(pullRequest(), { ref: "refs/heads/main" })),
+  denied(
+    "workflow_dispatch on a release tag",
+    token({
       event: "workflow_dispatch",
       ref: "refs/tags/v1.2.3",
       workflow: "release.yml",
       environment: "release",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "release event (published) on a release tag",
-    claims: token({
+  ),
+  denied(
+    "release event (published) on a release tag",
+    token({
       event: "release",
       ref: "refs/tags/v1.2.3",
       workflow: "release.yml",
       environment: "release",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "schedule on main",
-    claims: token({ event: "schedule", ref: "refs/heads/main", workflow: "preview.yml" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "non-release tag x1.0",
-    claims: releaseTag("x1.0"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "tag va (prefix not followed by a digit)",
-    claims: releaseTag("va"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "tag V1.2.3 (prefix is case-sensitive)",
-    claims: releaseTag("V1.2.3"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "release tag pushed by another workflow file (ci.yml)",
-    claims: token({ event: "push", ref: "refs/tags/v1.2.3", workflow: "ci.yml", environment: "release" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "release.yml called as a reusable workflow from another repository",
-    claims: token({
+  ),
+  denied("schedule on main", token({ event: "schedule", ref: "refs/heads/main", workflow: "preview.yml" })),
+  denied("non-release tag x1.0", releaseTag("x1.0")),
+  denied("tag va (prefix not followed by a digit)", releaseTag("va")),
+  denied("tag V1.2.3 (prefix is case-sensitive)", releaseTag("V1.2.3")),
+  denied(
+    "release tag pushed by another workflow file (ci.yml)",
+    token({ event: "push", ref: "refs/tags/v1.2.3", workflow: "ci.yml", environment: "release" }),
+  ),
+  denied(
+    "release.yml called as a reusable workflow from another repository",
+    token({
       event: "push",
       ref: "refs/tags/v1.2.3",
       workflow: "release.yml",
       environment: "release",
       jobWorkflowRef: "mallory/tools/.github/workflows/release.yml@refs/tags/v1.2.3",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "release.yml from another ref than the tag pushed (e.g. a branch copy)",
-    claims: token({
+  ),
+  denied(
+    "release.yml from another ref than the tag pushed (e.g. a branch copy)",
+    token({
       event: "push",
       ref: "refs/tags/v1.2.3",
       workflow: "release.yml",
       environment: "release",
       jobWorkflowRef: "cq-demo/cq-source-s3/.github/workflows/release.yml@refs/heads/main",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "release tag without the environment",
-    claims: token({ event: "push", ref: "refs/tags/v1.2.3", workflow: "release.yml" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "release tag in another environment (staging)",
-    claims: token({
+  ),
+  denied(
+    "release tag without the environment",
+    token({ event: "push", ref: "refs/tags/v1.2.3", workflow: "release.yml" }),
+  ),
+  denied(
+    "release tag in another environment (staging)",
+    token({
       event: "push",
       ref: "refs/tags/v1.2.3",
       workflow: "release.yml",
       environment: "staging",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "ref_type branch with a tag-looking ref",
-    claims: with_(releaseTag(), { ref_type: "branch" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "missing repository_id",
-    claims: without(releaseTag(), "repository_id"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "missing repository_owner_id",
-    claims: without(releaseTag(), "repository_owner_id"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "missing environment claim only",
-    claims: without(releaseTag(), "environment"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "missing job_workflow_ref",
-    claims: without(releaseTag(), "job_workflow_ref"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "missing event_name",
-    claims: without(releaseTag(), "event_name"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "missing ref and ref_type",
-    claims: without(mainPush(), "ref", "ref_type"),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
+  ),
+  denied("ref_type branch with a tag-looking ref", with_(releaseTag(), { ref_type: "branch" })),
+  denied("missing repository_id", without(releaseTag(), "repository_id")),
+  denied("missing repository_owner_id", without(releaseTag(), "repository_owner_id")),
+  denied("missing environment claim only", without(releaseTag(), "environment")),
+  denied("missing job_workflow_ref", without(releaseTag(), "job_workflow_ref")),
+  denied("missing event_name", without(releaseTag(), "event_name")),
+  denied("missing ref and ref_type", without(mainPush(), "ref", "ref_type")),
   {
     name: "missing sub (subject falls back to the run id)",
     claims: without(releaseTag(), "sub"),
@@ -417,21 +309,12 @@ export const CASES: readonly Case[] = [
     access: "release",
     outcome: "release",
   },
-  {
-    name: "GitHub's documented example token (another repository)",
-    claims: githubDocsExample,
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "GitHub's documented example token re-targeted at this repository (workflow_dispatch, environment prod)",
-    claims: with_(githubDocsExample, { repository_owner_id: REPO.ownerId, repository_id: REPO.repositoryId }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  { name: "empty claim set", claims: {}, accepted: false, access: "none", outcome: "denied" },
+  denied("GitHub's documented example token (another repository)", githubDocsExample),
+  denied(
+    "GitHub's documented example token re-targeted at this repository (workflow_dispatch, environment prod)",
+    with_(githubDocsExample, { repository_owner_id: REPO.ownerId, repository_id: REPO.repositoryId }),
+  ),
+  denied("empty claim set", {}),
   {
     name: "numeric (non-string) repository_id",
     claims: with_(releaseTag(), { repository_id: 712345678 }),
@@ -439,35 +322,23 @@ export const CASES: readonly Case[] = [
     access: undefined,
     outcome: "denied",
   },
-  {
-    name: "injection-like ref value",
-    claims: with_(releaseTag(), {
+  denied(
+    "injection-like ref value",
+    with_(releaseTag(), {
       ref: "refs/tags/v1' || true || '",
       job_workflow_ref: "cq-demo/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3",
     }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "injection-like event_name and environment values",
-    claims: with_(releaseTag(), { event_name: "push' ? 'release' : '", environment: "release') || ('" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "branch push with a 200-byte branch name (attributes bounded, exchange still evaluates)",
-    claims: token({ event: "push", ref: `refs/heads/${long(200)}`, workflow: "preview.yml" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
-  {
-    name: "long unicode branch name on main-like push (bounded by bytes, not characters)",
-    claims: token({ event: "push", ref: `refs/heads/${"é".repeat(60)}`, workflow: "preview.yml" }),
-    accepted: false,
-    access: "none",
-    outcome: "denied",
-  },
+  ),
+  denied(
+    "injection-like event_name and environment values",
+    with_(releaseTag(), { event_name: "push' ? 'release' : '", environment: "release') || ('" }),
+  ),
+  denied(
+    "branch push with a 200-byte branch name (attributes bounded, exchange still evaluates)",
+    token({ event: "push", ref: `refs/heads/${long(200)}`, workflow: "preview.yml" }),
+  ),
+  denied(
+    "long unicode branch name on main-like push (bounded by bytes, not characters)",
+    token({ event: "push", ref: `refs/heads/${"é".repeat(60)}`, workflow: "preview.yml" }),
+  ),
 ];

@@ -243,6 +243,12 @@ func seq(from, n int) []int64 {
 
 func runSync(t *testing.T, c *client.Client, tables []string) []message.SyncMessage {
 	t.Helper()
+	return runSyncOptions(t, c, plugin.SyncOptions{Tables: tables})
+}
+
+// runSyncOptions runs one sync and returns every message it sent.
+func runSyncOptions(t *testing.T, c *client.Client, opts plugin.SyncOptions) []message.SyncMessage {
+	t.Helper()
 	ch := make(chan message.SyncMessage)
 	var msgs []message.SyncMessage
 	done := make(chan struct{})
@@ -252,7 +258,7 @@ func runSync(t *testing.T, c *client.Client, tables []string) []message.SyncMess
 			msgs = append(msgs, m)
 		}
 	}()
-	err := c.Sync(context.Background(), plugin.SyncOptions{Tables: tables}, ch)
+	err := c.Sync(context.Background(), opts, ch)
 	close(ch)
 	<-done
 	if err != nil {

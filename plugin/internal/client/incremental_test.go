@@ -131,21 +131,7 @@ func TestIncrementalSync(t *testing.T) {
 	backend := &plugin.BackendOptions{TableName: "cq_state_s3", Connection: "@@plugins.postgresql.connection"}
 	syncIDs := func() map[string][]int64 {
 		t.Helper()
-		ch := make(chan message.SyncMessage)
-		var msgs []message.SyncMessage
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for m := range ch {
-				msgs = append(msgs, m)
-			}
-		}()
-		err := c.Sync(context.Background(), plugin.SyncOptions{Tables: []string{"*"}, BackendOptions: backend}, ch)
-		close(ch)
-		<-done
-		if err != nil {
-			t.Fatalf("Sync: %v", err)
-		}
+		msgs := runSyncOptions(t, c, plugin.SyncOptions{Tables: []string{"*"}, BackendOptions: backend})
 		_, rows := collect(t, msgs)
 		out := map[string][]int64{}
 		for n, r := range rows {
