@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
+import { enableApis, GCP_TYPES as T, type GcpApi } from "./apis";
 import {
   ACCESS_PREVIEW,
   ACCESS_RELEASE,
@@ -58,8 +59,8 @@ export interface GitHubIdentityArgs {
   /** GitHub environment the release job must use. Defaults to `release`. */
   readonly releaseEnvironment?: string;
   /**
-   * Enable the APIs federation needs (iam, iamcredentials, sts); never disabled on destroy.
-   * Defaults to `true`.
+   * Enable the APIs federation needs (iam, iamcredentials, sts), never disabled on destroy, and
+   * wait for them to propagate before creating anything that calls them. Defaults to `true`.
    */
   readonly enableApis?: boolean;
 }
@@ -75,8 +76,12 @@ export const IDENTITY_DEFAULTS = {
   enableApis: true,
 } as const;
 
-/** APIs that token exchange and impersonation go through. */
-export const IDENTITY_APIS = ["iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com"];
+/** APIs that token exchange and impersonation go through (iam also serves this component's resources). */
+export const IDENTITY_APIS: readonly GcpApi[] = [
+  "iam.googleapis.com",
+  "iamcredentials.googleapis.com",
+  "sts.googleapis.com",
+];
 
 /** Role letting a federated principalSet impersonate a service account. */
 export const WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser";
@@ -192,17 +197,8 @@ export class GitHubIdentity extends pulumi.ComponentResource {
     const mapping = attributeMapping(wif);
     const condition = attributeCondition(wif);
 
-    const apis = r.enableApis
-      ? IDENTITY_APIS.map(
-          (service) =>
-            new gcp.projects.Service(
-              `${name}-${service.split(".")[0]}`,
-              // Other stacks or people may rely on these APIs: never switch them off.
-              { project, service, disableOnDestroy: false, disableDependentServices: false },
-              { parent: this },
-            ),
-        )
-      : [];
+    // Every resource below waits for its API (components/apis.ts) unless enableApis is false.
+    const apis = enableApis(name, project, r.enableApis ? IDENTITY_APIS : [], this);
 
     this.pool = new gcp.iam.WorkloadIdentityPool(
       `${name}-pool`,
@@ -213,7 +209,7 @@ export class GitHubIdentity extends pulumi.ComponentResource {
         description: `GitHub Actions of ${wif.owner}/${wif.repository} (managed by Pulumi)`,
         disabled: false,
       },
-      { parent: this, protect: true, dependsOn: apis },
+      { parent: this, protect: true, dependsOn: apis.dependsOn(T.pool) },
     );
 
     this.provider = new gcp.iam.WorkloadIdentityPoolProvider(
@@ -231,7 +227,7 @@ export class GitHubIdentity extends pulumi.ComponentResource {
         // which is what google-github-actions/auth requests.
         oidc: { issuerUri: GITHUB_OIDC_ISSUER },
       },
-      { parent: this, protect: true },
+      { parent: this, protect: true, dependsOn: apis.dependsOn(T.provider) },
     );
     this.providerName = this.provider.name;
 
@@ -246,7 +242,7 @@ export class GitHubIdentity extends pulumi.ComponentResource {
         displayName: "cq-source-s3 release (GitHub Actions)",
         description: `Impersonated only by release tag pushes of ${wif.owner}/${wif.repository} (release workflow, release environment)`,
       },
-      { parent: this },
+      { parent: this, dependsOn: apis.dependsOn(T.serviceAccount) },
     );
     const preview = new gcp.serviceaccount.Account(
       `${name}-preview-sa`,
@@ -256,7 +252,7 @@ export class GitHubIdentity extends pulumi.ComponentResource {
         displayName: "cq-source-s3 preview (GitHub Actions)",
         description: `Impersonated only by pull requests and default-branch pushes of ${wif.owner}/${wif.repository}; read-only`,
       },
-      { parent: this },
+      { parent: this, dependsOn: apis.dependsOn(T.serviceAccount) },
     );
     this.releaseServiceAccountEmail = release.email;
     this.previewServiceAccountEmail = preview.email;
@@ -267,18 +263,20 @@ export class GitHubIdentity extends pulumi.ComponentResource {
     new gcp.serviceaccount.IAMMember(
       `${name}-release-wif-user`,
       { serviceAccountId: release.name, role: WORKLOAD_IDENTITY_USER, member: this.releasePrincipalSet },
-      { parent: this },
+      { parent: this, dependsOn: apis.dependsOn(T.serviceAccountIamMember) },
     );
     new gcp.serviceaccount.IAMMember(
       `${name}-preview-wif-user`,
       { serviceAccountId: preview.name, role: WORKLOAD_IDENTITY_USER, member: this.previewPrincipalSet },
-      { parent: this },
+      { parent: this, dependsOn: apis.dependsOn(T.serviceAccountIamMember) },
     );
 
     // The only project-side access granted here is object access on the state bucket. The
     // preview account needs nothing at project level: `pulumi preview` without refresh diffs
     // against the checkpoint and makes no GCP read calls for this program's resources (the pool
     // and provider names come from state, not from a lookup).
+    // No API wait here: these call storage.googleapis.com, which is on in any project that hosts
+    // this stack's state bucket (components/apis.ts, NOT_ENABLED_HERE).
     if (stateBucket !== undefined) {
       new gcp.storage.BucketIAMMember(
         `${name}-release-state`,
@@ -302,7 +300,11 @@ export class GitHubIdentity extends pulumi.ComponentResource {
       const key = new gcp.serviceaccount.Key(
         `${name}-release-key`,
         { serviceAccountId: release.name, privateKeyType: "TYPE_GOOGLE_CREDENTIALS_FILE" },
-        { parent: this, additionalSecretOutputs: ["privateKey"] },
+        {
+          parent: this,
+          additionalSecretOutputs: ["privateKey"],
+          dependsOn: apis.dependsOn(T.serviceAccountKey),
+        },
       );
       this.releaseServiceAccountKey = pulumi.secret(key.privateKey);
     }

@@ -5,14 +5,13 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
 import { gcrRepository, ghcrRepository } from "../lib/tags";
+import { enableApis, GCP_APIS, GCP_TYPES as T, type GcpApi } from "./apis";
 
-/** APIs the release infrastructure uses. Never disabled on destroy: other things may use them. */
-export const REQUIRED_APIS = [
-  "artifactregistry.googleapis.com",
-  "iam.googleapis.com",
-  "iamcredentials.googleapis.com",
-  "sts.googleapis.com",
-] as const;
+/**
+ * APIs the release infrastructure uses (every API in components/apis.ts). Never disabled on
+ * destroy: other things may use them.
+ */
+export const REQUIRED_APIS: readonly GcpApi[] = GCP_APIS;
 
 /** Arguments of {@link Registries}. */
 export interface RegistriesArgs {
@@ -69,14 +68,16 @@ export class Registries extends pulumi.ComponentResource {
     super("cq-release:registries:Registries", name, args, opts);
     const imageName = args.imageName ?? "cq-source-s3";
 
+    // Enables (and waits for) every API not enabled by another component, so with identity off
+    // this component still waits for everything it calls. Each resource below depends on that
+    // wait (components/apis.ts); the IAM members also depend, through their `member` inputs, on
+    // the service accounts they bind.
     const skip = new Set(args.skipApis ?? []);
-    const apis = REQUIRED_APIS.filter((service) => !skip.has(service)).map(
-      (service) =>
-        new gcp.projects.Service(
-          `${name}-${service.split(".")[0]}`,
-          { project: args.project, service, disableOnDestroy: false, disableDependentServices: false },
-          { parent: this },
-        ),
+    const apis = enableApis(
+      name,
+      args.project,
+      REQUIRED_APIS.filter((service) => !skip.has(service)),
+      this,
     );
 
     // Protected: deleting it would delete every released image.
@@ -91,7 +92,7 @@ export class Registries extends pulumi.ComponentResource {
         cleanupPolicyDryRun: false,
         cleanupPolicies: cleanupPolicies(args.releaseTagPrefix ?? "v", args.untaggedRetentionDays ?? 14),
       },
-      { parent: this, protect: true, dependsOn: apis },
+      { parent: this, protect: true, dependsOn: apis.dependsOn(T.repository) },
     );
 
     const binding = (suffix: string, role: string, member: pulumi.Input<string>) =>
@@ -104,7 +105,7 @@ export class Registries extends pulumi.ComponentResource {
           role,
           member,
         },
-        { parent: this },
+        { parent: this, dependsOn: apis.dependsOn(T.repositoryIamMember) },
       );
     if (args.writerMember !== undefined) {
       binding("release-writer", "roles/artifactregistry.writer", args.writerMember);

@@ -18,6 +18,7 @@ const T = {
   saMember: "gcp:serviceaccount/iAMMember:IAMMember",
   bucketMember: "gcp:storage/bucketIAMMember:BucketIAMMember",
   key: "gcp:serviceaccount/key:Key",
+  wait: "time:index/sleep:Sleep",
 };
 
 /** Captures console.warn, where pulumi.log.warn writes when no engine is attached (mocks). */
@@ -72,6 +73,7 @@ describe("GitHubIdentity component (Pulumi mocks)", () => {
         `${T.saMember} gh-preview-wif-user`,
         `${T.bucketMember} gh-release-state`,
         `${T.bucketMember} gh-preview-state`,
+        `${T.wait} gh-api-wait`,
       ].sort(),
     );
     for (const r of regs.filter((x) => x.custom)) assert.match(r.parent, /GitHubIdentity::gh$/, r.name);
@@ -196,6 +198,7 @@ describe("GitHubIdentity component (Pulumi mocks)", () => {
     for (const r of ofType(on.regs, T.service)) assert.equal(plain(r.inputs.disableOnDestroy), false);
     const off = await create("gh-noapis", { enableApis: false });
     assert.equal(ofType(off.regs, T.service).length, 0);
+    assert.equal(ofType(off.regs, T.wait).length, 0);
   });
 
   const invalid: [string, Partial<IdentityModule.GitHubIdentityArgs>, RegExp][] = [

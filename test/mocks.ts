@@ -1,6 +1,7 @@
 // Shared Pulumi mocks: only the GCP and GitHub APIs (and docker-build's registry side) are faked.
 // Records every registered resource with its inputs and the options Pulumi sends to the engine
-// (protect, retainOnDelete, parent, provider), so tests can assert on what `pulumi up` would do.
+// (protect, retainOnDelete, parent, provider, dependencies), so tests can assert on what `pulumi up`
+// would do.
 import { createHash } from "node:crypto";
 
 import * as pulumi from "@pulumi/pulumi";
@@ -18,6 +19,13 @@ export interface Registration {
   readonly parent: string;
   readonly provider: string;
   readonly additionalSecretOutputs: string[];
+  /** URN the mock monitor gave the resource. */
+  readonly urn: string;
+  /**
+   * URNs the engine is told this resource depends on: explicit `dependsOn` (a component expanded to
+   * its children) plus the resources behind Output inputs.
+   */
+  readonly dependencies: string[];
 }
 
 /** Every registration since the last `resetMocks`. */
@@ -62,6 +70,7 @@ export function fakeDigest(text: string): string {
 
 interface MockMonitorProto {
   registerResource(req: RegisterRequest, cb: unknown): Promise<void>;
+  newUrn(parent: string, type: string, name: string): string;
 }
 interface RegisterRequest {
   getType(): string;
@@ -72,6 +81,7 @@ interface RegisterRequest {
   getParent(): string;
   getProvider(): string;
   getAdditionalsecretoutputsList(): string[];
+  getDependenciesList(): string[];
 }
 
 // The mock monitor hands newResource only type/name/inputs; wrap it once to also see the options.
@@ -82,7 +92,7 @@ const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
 const pendingOptions = new Map<string, Omit<Registration, "inputs">>();
 const originalRegister = mocksModule.MockMonitor.prototype.registerResource;
 if (!(originalRegister as { wrapped?: boolean }).wrapped) {
-  const wrapped = function (this: unknown, req: RegisterRequest, cb: unknown) {
+  const wrapped = function (this: MockMonitorProto, req: RegisterRequest, cb: unknown) {
     pendingOptions.set(`${req.getType()}::${req.getName()}`, {
       type: req.getType(),
       name: req.getName(),
@@ -92,6 +102,8 @@ if (!(originalRegister as { wrapped?: boolean }).wrapped) {
       parent: req.getParent(),
       provider: req.getProvider(),
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      urn: this.newUrn(req.getParent(), req.getType(), req.getName()),
+      dependencies: req.getDependenciesList(),
     });
     return originalRegister.call(this, req, cb);
   };
@@ -165,6 +177,8 @@ export function setupMocks(config: Record<string, string> = {}, secretKeys: stri
           parent: opts?.parent ?? "",
           provider: opts?.provider ?? "",
           additionalSecretOutputs: opts?.additionalSecretOutputs ?? [],
+          urn: opts?.urn ?? "",
+          dependencies: opts?.dependencies ?? [],
         });
         return { id: `${args.name}-id`, state: fakeState(args.type, args.name, inputs) };
       },
@@ -180,6 +194,19 @@ export function setupMocks(config: Record<string, string> = {}, secretKeys: stri
     "test",
     preview,
   );
+}
+
+/** The program's exports (index.ts). */
+export type Program = typeof import("../index");
+
+/** Runs index.ts afresh under the mocks with this stack config and returns its exports. */
+export async function runProgram(
+  config: Record<string, string>,
+  secretKeys: string[] = [],
+): Promise<Program> {
+  await setupMocks(config, secretKeys);
+  delete require.cache[require.resolve("../index")];
+  return import("../index");
 }
 
 /** Waits until registrations stop arriving (resource registration is asynchronous). */

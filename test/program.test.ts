@@ -1,22 +1,23 @@
 // The whole program (index.ts) under mocks, per stack: what `pulumi up` would register.
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { calls, customResources, LOCAL, PROD, registrations, settle, setupMocks, unwrap } from "./mocks";
-
-type Program = typeof import("../index");
-
-/** Runs index.ts afresh with this stack config and returns its exports. */
-async function runProgram(config: Record<string, string>, secretKeys: string[] = []): Promise<Program> {
-  await setupMocks(config, secretKeys);
-  delete require.cache[require.resolve("../index")];
-  const program = await import("../index");
-  return program;
-}
+import {
+  calls,
+  customResources,
+  LOCAL,
+  PROD,
+  registrations,
+  runProgram,
+  settle,
+  unwrap,
+  type Program,
+} from "./mocks";
 
 /** Pulumi.local.yaml as a config table. */
 function localStackFile(): Record<string, string> {
@@ -45,12 +46,36 @@ describe("program: local stack (Pulumi.local.yaml)", () => {
     );
   });
 
-  it("touches nothing from GCP or GitHub, not even a provider function", () => {
+  it("touches nothing from GCP, GitHub or time (the API wait), not even a provider function", () => {
     assert.equal(
-      registrations.filter((r) => /^(gcp|github|pulumi:providers:(gcp|github))/.test(r.type)).length,
+      registrations.filter((r) => /^(gcp|github|time|pulumi:providers:(gcp|github|time))/.test(r.type))
+        .length,
       0,
     );
     assert.equal(calls.length, 0);
+  });
+
+  it("does not even load the time package (a fresh process runs the local stack)", function () {
+    // This process has loaded it for other tests already, so ask a fresh one.
+    this.timeout(120_000);
+    const script = `
+      const mocks = require("./test/mocks");
+      (async () => {
+        await mocks.setupMocks(${JSON.stringify(localStackFile())});
+        const program = require("./index");
+        await mocks.unwrap(program.pullCommands);
+        await mocks.settle();
+        const loaded = Object.keys(require.cache).filter((f) => f.includes("@pulumiverse"));
+        process.stdout.write(JSON.stringify({ images: mocks.registrations.length, loaded }));
+      })();
+    `;
+    const out = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+      cwd: path.join(__dirname, ".."),
+      encoding: "utf8",
+    });
+    const { images, loaded } = JSON.parse(out) as { images: number; loaded: string[] };
+    assert.ok(images > 0, "the local program ran");
+    assert.deepEqual(loaded, []);
   });
 
   it("pushes to 127.0.0.1:5000 without credentials, with the local builder and base images", () => {

@@ -125,7 +125,11 @@ describe("registries component", () => {
     await settle();
     assert.deepEqual(
       customResources().map((x) => x.type),
-      ["gcp:projects/service:Service", "gcp:artifactregistry/repository:Repository"],
+      [
+        "gcp:projects/service:Service",
+        "time:index/sleep:Sleep",
+        "gcp:artifactregistry/repository:Repository",
+      ],
     );
   });
 
