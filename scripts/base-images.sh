@@ -12,6 +12,7 @@
 # ${CQ_DATA_DIR}/base-images.env for other scripts. Re-running gives the same digests.
 # Usage: bash scripts/base-images.sh [--no-smoke]
 set -euo pipefail
+umask 022
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/env.sh
@@ -37,7 +38,6 @@ die() {
 WORK="$(mktemp -d)"
 trap 'rm -rf "${WORK}"' EXIT
 
-[[ "$(id -u)" -eq 0 ]] || die "run as root: the layer files need owners 0 and 65532"
 "${CQ_TOOLCHAIN_DIR}/bin/buildctl" --addr "${BUILDKIT_HOST}" --timeout 5 debug workers >/dev/null ||
 	die "buildkitd does not answer on ${BUILDKIT_HOST}; run: bash scripts/services.sh start"
 
@@ -51,11 +51,19 @@ fetch_debs() {
 		die "apt-get download $* failed (run 'apt-get update' once?)"
 }
 
-# tar_rootfs DIR OUT: a layer tarball with numeric owners as on disk, sorted, fixed mtimes.
+# tar_rootfs DIR OUT [OWNED_PATH UID]: a layer tarball, sorted, fixed mtimes, every file owned
+# by 0:0 except OWNED_PATH (and what is under it), owned by UID:UID. Owners come from tar's
+# options, not from the disk, so the script needs no root and gives the same bytes as any user.
 tar_rootfs() {
-	tar --numeric-owner --sort=name --mtime="@${EPOCH}" --format=posix \
-		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
-		-C "$1" -cf "$2" .
+	local dir="$1" out="$2" owned="${3:-}" uid="${4:-}"
+	local common=(--numeric-owner --sort=name --mtime="@${EPOCH}" --format=posix
+		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime)
+	if [[ -z "${owned}" ]]; then
+		tar "${common[@]}" --owner=0 --group=0 -C "${dir}" -cf "${out}" .
+		return
+	fi
+	tar "${common[@]}" --owner=0 --group=0 --exclude="./${owned}" -C "${dir}" -cf "${out}" .
+	tar "${common[@]}" --owner="${uid}" --group="${uid}" -C "${dir}" -rf "${out}" "./${owned}"
 }
 
 build_runtime() {
@@ -96,18 +104,16 @@ nobody:x:65534:
 nonroot:x:65532:
 EOF
 	mkdir -p "${rootfs}/tmp" "${rootfs}/root" "${rootfs}/home/nonroot"
-	chown -R 0:0 "${rootfs}"
 	chmod 0644 "${rootfs}/etc/passwd" "${rootfs}/etc/group"
 	chmod 1777 "${rootfs}/tmp"
 	chmod 0700 "${rootfs}/root" "${rootfs}/home/nonroot"
-	chown 65532:65532 "${rootfs}/home/nonroot"
 
 	# The same layer serves both platforms only because it holds no machine code; prove it.
 	local elf
 	elf="$(find "${rootfs}" -type f -exec file --brief --no-pad {} + | grep -c '^ELF' || true)"
 	[[ "${elf}" -eq 0 ]] || die "runtime rootfs contains ${elf} ELF file(s); it must be arch-free"
 
-	tar_rootfs "${rootfs}" "${ctx}/rootfs.tar"
+	tar_rootfs "${rootfs}" "${ctx}/rootfs.tar" home/nonroot 65532
 	rm -rf "${rootfs}"
 	cat >"${ctx}/Dockerfile" <<'EOF'
 FROM scratch
@@ -138,7 +144,6 @@ build_builder() {
 	cp /etc/ssl/certs/ca-certificates.crt "${rootfs}/etc/ssl/certs/ca-certificates.crt"
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"${rootfs}/etc/passwd"
 	printf 'root:x:0:\n' >"${rootfs}/etc/group"
-	chown -R 0:0 "${rootfs}"
 	chmod 1777 "${rootfs}/tmp"
 	chmod 0777 "${rootfs}/go"
 	tar_rootfs "${rootfs}" "${ctx}/rootfs.tar"

@@ -10,8 +10,18 @@ export CQ_TOOLCHAIN_DIR="${CQ_TOOLCHAIN_DIR:-${HOME}/.cache/cq-release-toolchain
 # runs so rebuilds are warm.
 export CQ_DATA_DIR="${CQ_DATA_DIR:-${HOME}/.cache/cq-release-data}"
 # Sockets, PID files and logs of the services this project starts. Short, because a unix
-# socket path must fit in 108 bytes.
-export CQ_RUN_DIR="${CQ_RUN_DIR:-/run/cq-rehearsal}"
+# socket path must fit in 108 bytes. /run is root's; anyone else (GitHub's `runner`) gets a
+# directory of their own.
+if [[ -z "${CQ_RUN_DIR:-}" ]]; then
+	if [[ "$(id -u)" -eq 0 ]]; then
+		CQ_RUN_DIR=/run/cq-rehearsal
+	elif [[ -n "${XDG_RUNTIME_DIR:-}" && -d "${XDG_RUNTIME_DIR}" && -w "${XDG_RUNTIME_DIR}" ]]; then
+		CQ_RUN_DIR="${XDG_RUNTIME_DIR}/cq-rehearsal"
+	else
+		CQ_RUN_DIR="/tmp/cq-rehearsal-$(id -u)"
+	fi
+fi
+export CQ_RUN_DIR
 export CQ_REGISTRY="${CQ_REGISTRY:-127.0.0.1:5000}"
 export CQ_S3_ADDR="${CQ_S3_ADDR:-127.0.0.1:9000}"
 # The registry speaks TLS with a certificate from a CA made by toolchain.sh (key discarded).
@@ -30,7 +40,18 @@ export BUILDX_CONFIG="${BUILDX_CONFIG:-${CQ_TOOLCHAIN_DIR}/buildx}"
 # Current buildx builder: what `imagetools create` (docker-build Index) uses; see toolchain.sh.
 export BUILDX_BUILDER="${BUILDX_BUILDER:-local-registry}"
 export BUILDKIT_HOST="${BUILDKIT_HOST:-unix://${CQ_RUN_DIR}/buildkitd.sock}"
-export DOCKER_HOST="${DOCKER_HOST:-unix://${CQ_RUN_DIR}/docker.sock}"
+# A Docker daemon that is already there and ours to use (GitHub-hosted runners ship one, and
+# `runner` is in the docker group) is reused; otherwise services.sh starts one on our own socket.
+# Override with CQ_SYSTEM_DOCKER_SOCK (where to look) or DOCKER_HOST (what to use).
+CQ_SYSTEM_DOCKER_SOCK="${CQ_SYSTEM_DOCKER_SOCK:-/var/run/docker.sock}"
+if [[ -z "${DOCKER_HOST:-}" ]]; then
+	if [[ -S "${CQ_SYSTEM_DOCKER_SOCK}" && -w "${CQ_SYSTEM_DOCKER_SOCK}" && -r "${CQ_SYSTEM_DOCKER_SOCK}" ]]; then
+		DOCKER_HOST="unix://${CQ_SYSTEM_DOCKER_SOCK}"
+	else
+		DOCKER_HOST="unix://${CQ_RUN_DIR}/docker.sock"
+	fi
+fi
+export DOCKER_HOST
 # Offline: never look for CLI updates, never download plugins the local stack does not use.
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

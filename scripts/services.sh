@@ -2,12 +2,17 @@
 # Starts/stops the rehearsal services on 127.0.0.1, each recorded by PID in ${CQ_RUN_DIR}:
 #   registry   Debian's docker-registry (distribution 2.8), https on ${CQ_REGISTRY}
 #   buildkitd  BuildKit on unix://${CQ_RUN_DIR}/buildkitd.sock (the buildx builder `local`)
-#   dockerd    Docker Engine on unix://${CQ_RUN_DIR}/docker.sock, own data-root/exec-root
+#   dockerd    Docker Engine on unix://${CQ_RUN_DIR}/docker.sock with a data-root made new at every
+#              start and removed at stop (so every run is a daemon's first start), unless a Docker
+#              daemon is already there to reuse (env.sh: DOCKER_HOST)
 #   s3         gofakes3 (in-memory) on ${CQ_S3_ADDR}
 # Usage: bash scripts/services.sh start|stop|status [service...]
 # `start` is idempotent: a service already running from here is left alone, and one already
 # answering on its address but started by someone else is used, never stopped.
 # `stop` stops only the processes whose PID (and start time) this script recorded.
+# Runs as root or as a user with passwordless sudo (GitHub-hosted runners): buildkitd and dockerd
+# are started through `sudo -n` and hand their sockets to the calling user (buildkitd.toml's
+# [grpc] uid/gid, dockerd --group); the registry and the S3 emulator run as the user.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,17 +33,37 @@ die() {
 }
 
 pidfile() { printf '%s/%s.pid' "${CQ_RUN_DIR}" "$1"; }
+# The per-start data-root of our dockerd.
+DOCKER_DATA_ROOT="${CQ_RUN_DIR}/docker-data"
 logfile() { printf '%s/%s.log' "${CQ_RUN_DIR}" "$1"; }
 
 # Start time of a process (clock ticks since boot), so a recycled PID is never mistaken for ours.
 proc_start() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+
+# needs_root NAME: true for the services that must run as root.
+needs_root() { [[ "$1" == buildkitd || "$1" == dockerd ]]; }
+
+# as_root CMD...: CMD as root, through passwordless sudo when we are not root.
+as_root() {
+	if [[ "$(id -u)" -eq 0 ]]; then
+		"$@"
+	else
+		sudo -n "$@"
+	fi
+}
+
+check_sudo() {
+	[[ "$(id -u)" -eq 0 ]] && return
+	command -v sudo >/dev/null || die "buildkitd and dockerd need root: run as root, or install sudo"
+	sudo -n true 2>/dev/null || die "buildkitd and dockerd need root: $(id -un) has no passwordless sudo (sudo -n true failed)"
+}
 
 # our_pid NAME: prints the recorded PID if that process is still the one we started.
 our_pid() {
 	local file pid start
 	file="$(pidfile "$1")"
 	[[ -f "${file}" ]] || return 1
-	read -r pid start <"${file}" || return 1
+	read -r pid start _ <"${file}" || return 1
 	[[ -n "${pid}" && "$(proc_start "${pid}")" == "${start}" ]] || return 1
 	printf '%s' "${pid}"
 }
@@ -67,7 +92,8 @@ command_for() {
 		# shellcheck disable=SC2086 # CQ_DOCKERD_FLAGS is a space-separated list of extra flags
 		printf '%s\n' /usr/sbin/dockerd \
 			--host "${DOCKER_HOST}" \
-			--data-root "${CQ_DATA_DIR}/docker" \
+			--group "$(id -g)" \
+			--data-root "${DOCKER_DATA_ROOT}" \
 			--exec-root "${CQ_RUN_DIR}/docker-exec" \
 			--pidfile "${CQ_RUN_DIR}/dockerd.self.pid" \
 			--insecure-registry "${CQ_REGISTRY}" \
@@ -99,12 +125,24 @@ start_one() {
 		log "${name}: already answering, started elsewhere; using it and leaving it alone"
 		return
 	fi
+	if [[ "${name}" == dockerd && "${DOCKER_HOST}" != "unix://${CQ_RUN_DIR}/docker.sock" ]]; then
+		die "dockerd: nothing answers on ${DOCKER_HOST}, which is not ours to start; start that daemon (e.g. sudo systemctl start docker), or unset DOCKER_HOST / set CQ_SYSTEM_DOCKER_SOCK=none to let this script start its own"
+	fi
 	mapfile -t argv < <(command_for "${name}")
 	[[ -x "${argv[0]}" ]] || die "${name}: ${argv[0]} not found; run scripts/toolchain.sh first"
+	local via=()
+	if needs_root "${name}" && [[ "$(id -u)" -ne 0 ]]; then
+		check_sudo
+		via=(sudo -n)
+	fi
+	if [[ "${name}" == dockerd ]]; then
+		# A new data-root every start: this run sees what a freshly booted machine's daemon sees.
+		as_root rm -rf "${DOCKER_DATA_ROOT}" || die "dockerd: cannot empty ${DOCKER_DATA_ROOT}"
+	fi
 	# Each service in its own session, so it outlives this script and gets no terminal signals.
-	setsid "${argv[@]}" >>"$(logfile "${name}")" 2>&1 </dev/null &
+	setsid "${via[@]}" "${argv[@]}" >>"$(logfile "${name}")" 2>&1 </dev/null &
 	pid=$!
-	printf '%s %s\n' "${pid}" "$(proc_start "${pid}")" >"$(pidfile "${name}")"
+	printf '%s %s %s\n' "${pid}" "$(proc_start "${pid}")" "${via[*]:-direct}" >"$(pidfile "${name}")"
 	for ((i = 0; i < READY_TIMEOUT * 4; i++)); do
 		if ready "${name}"; then
 			log "${name}: ready (pid ${pid}, $((i / 4))s)"
@@ -128,16 +166,26 @@ stop_one() {
 		log "${name}: not running from here"
 		return
 	fi
-	kill -TERM "${pid}"
+	local signal=(kill)
+	# Started through sudo: the recorded PID is sudo's (root), which relays the signal to the service.
+	if needs_root "${name}" && [[ "$(id -u)" -ne 0 ]]; then signal=(sudo -n kill); fi
+	"${signal[@]}" -TERM "${pid}"
 	for ((i = 0; i < STOP_TIMEOUT * 4; i++)); do
 		[[ "$(proc_start "${pid}")" == "" ]] && break
 		sleep 0.25
 	done
 	if [[ -n "$(proc_start "${pid}")" ]]; then
-		log "${name}: still running after ${STOP_TIMEOUT}s, sending SIGKILL to ${pid}"
-		kill -KILL "${pid}" 2>/dev/null || true
+		local children
+		children="$(cat "/proc/${pid}/task/${pid}/children" 2>/dev/null || true)"
+		log "${name}: still running after ${STOP_TIMEOUT}s, sending SIGKILL to ${pid} ${children}"
+		# shellcheck disable=SC2086 # a list of PIDs
+		"${signal[@]}" -KILL "${pid}" ${children} 2>/dev/null || true
 	fi
 	rm -f "$(pidfile "${name}")"
+	if [[ "${name}" == dockerd ]]; then
+		as_root rm -rf "${DOCKER_DATA_ROOT}" "${CQ_RUN_DIR}/docker-exec" ||
+			log "dockerd: warning: could not remove ${DOCKER_DATA_ROOT} (the next start retries)"
+	fi
 	log "${name}: stopped (pid ${pid})"
 }
 

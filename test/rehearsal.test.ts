@@ -1,6 +1,11 @@
 // Pure helpers of the rehearsal (local stack, e2e, bench), tested by tables. The e2e suite
 // itself (test/e2e/*.e2e.ts) needs the services and runs with `npm run test:e2e`.
 import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
 
 import { describePush, parseSetting } from "../scripts/local-stack";
 import { stepState } from "./e2e/lib/buildlog";
@@ -80,5 +85,75 @@ describe("rehearsal helpers", () => {
       );
     });
     it("prints no run line without refs", () => assert.deepStrictEqual(describePush({}), ["Pushed:"]));
+  });
+
+  describe("scripts/env.sh: which Docker daemon and run directory", () => {
+    // env.sh as a fresh shell sees it: only HOME, PATH and the variables of the case.
+    const envOf = (vars: Record<string, string>): Record<string, string> => {
+      const out = execFileSync("bash", ["scripts/env.sh"], {
+        encoding: "utf8",
+        env: { HOME: os.tmpdir(), PATH: process.env.PATH ?? "/usr/bin:/bin", ...vars },
+      });
+      return Object.fromEntries(
+        out
+          .trim()
+          .split("\n")
+          .map((line) => /^export ([A-Z_]+)=(.*)$/.exec(line))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => [m[1], m[2]]),
+      );
+    };
+    let dir = "";
+    let sock = "";
+    let server: net.Server | undefined;
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "cq-env-"));
+      sock = path.join(dir, "docker.sock");
+      server = net.createServer();
+      await new Promise<void>((resolve) => server?.listen(sock, resolve));
+    });
+    after(async () => {
+      await new Promise<void>((resolve) => server?.close(() => resolve()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("reuses a Docker daemon socket that exists and is usable", () =>
+      assert.strictEqual(envOf({ CQ_SYSTEM_DOCKER_SOCK: sock }).DOCKER_HOST, `unix://${sock}`));
+    it("starts its own daemon on a socket in the run directory when there is none", () =>
+      assert.strictEqual(
+        envOf({ CQ_SYSTEM_DOCKER_SOCK: path.join(dir, "absent.sock"), CQ_RUN_DIR: "/x/run" }).DOCKER_HOST,
+        "unix:///x/run/docker.sock",
+      ));
+    it("does not take a plain file for a socket", () => {
+      const file = path.join(dir, "file.sock");
+      fs.writeFileSync(file, "");
+      assert.strictEqual(
+        envOf({ CQ_SYSTEM_DOCKER_SOCK: file, CQ_RUN_DIR: "/x/run" }).DOCKER_HOST,
+        "unix:///x/run/docker.sock",
+      );
+    });
+    it("keeps an explicit DOCKER_HOST", () =>
+      assert.strictEqual(
+        envOf({ CQ_SYSTEM_DOCKER_SOCK: sock, DOCKER_HOST: "unix:///elsewhere.sock" }).DOCKER_HOST,
+        "unix:///elsewhere.sock",
+      ));
+    const uid = os.userInfo().uid;
+    it(
+      uid === 0
+        ? "gives root /run/cq-rehearsal"
+        : "gives a non-root user a run directory of its own, never /run",
+      () => {
+        const runDir = envOf({ CQ_SYSTEM_DOCKER_SOCK: "none" }).CQ_RUN_DIR;
+        if (uid === 0) assert.strictEqual(runDir, "/run/cq-rehearsal");
+        else assert.strictEqual(runDir, `/tmp/cq-rehearsal-${uid}`);
+      },
+    );
+    it("puts a non-root user's run directory under XDG_RUNTIME_DIR when it is writable", function () {
+      if (uid === 0) this.skip(); // root always uses /run; .ci/as-runner.sh runs this suite unprivileged
+      assert.strictEqual(
+        envOf({ XDG_RUNTIME_DIR: dir, CQ_SYSTEM_DOCKER_SOCK: "none" }).CQ_RUN_DIR,
+        `${dir}/cq-rehearsal`,
+      );
+    });
   });
 });

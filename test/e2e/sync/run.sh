@@ -74,10 +74,24 @@ log "testing and building fixtures (test/e2e/sync)"
 (cd "${HERE}" && GOFLAGS="-mod=readonly -buildvcs=false" go build -o "${WORK}/bin/" ./cmd/seed ./cmd/destination ./cmd/compare)
 
 # --- S3 emulator on the docker bridge gateway ---------------------------------------------
-GATEWAY="$("${CQ_DOCKER}" network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}} {{end}}')"
-GATEWAY="${GATEWAY%% *}"
+# bridge_address: the IPv4 address of the default bridge's interface on this host. The
+# interface's own address, not `IPAM.Config[].Gateway`: a daemon's first start (new data-root)
+# reports the IPAM config without a Gateway until it is restarted.
+bridge_address() {
+	local iface addr
+	iface="$("${CQ_DOCKER}" network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null || true)"
+	iface="${iface:-docker0}"
+	addr="$(PATH="${PATH}:/usr/sbin:/sbin" ip -4 -o addr show dev "${iface}" 2>/dev/null | awk '{split($4, a, "/"); print a[1]; exit}')"
+	if [[ -z "${addr}" ]]; then
+		log "no IPv4 address on ${iface}; falling back to the bridge network's IPAM gateway"
+		addr="$("${CQ_DOCKER}" network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}} {{end}}')"
+		addr="${addr%% *}"
+	fi
+	printf '%s' "${addr}"
+}
+GATEWAY="$(bridge_address)"
 [[ "${GATEWAY}" =~ ^(10|172|192)\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
-	die "docker bridge gateway '${GATEWAY}' is not a private IPv4 address"
+	die "docker bridge address '${GATEWAY}' is not a private IPv4 address"
 # No separate "is it local" check is needed: listening on an address works only if it is one of
 # this machine's own (otherwise: "cannot assign requested address").
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# One rehearsal session, shared by the e2e, the release rehearsal and the benchmark:
+#   toolchain → the services not already running → substitute base images → a copy of the working
+#   tree → CMD → stop exactly the services this session started, remove the copy.
+#   bash scripts/with-services.sh CMD [ARG...]
+# CMD runs from the repository root with scripts/env.sh's environment and:
+#   CQ_REPO_COPY   a temporary copy of the working tree (tracked + untracked, not ignored; no .git),
+#                  node_modules linked, so experiments never touch the checkout
+#   CQ_SESSION_DIR a temporary directory for CMD's own files (removed afterwards)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+if (($# == 0)); then
+	echo "usage: $0 CMD [ARG...]" >&2
+	exit 2
+fi
+
+log() { printf '[session] %s\n' "$*" >&2; }
+
+started=()
+session=""
+cleanup() {
+	local rc=$?
+	if ((${#started[@]})); then
+		log "stopping the services this session started: ${started[*]}"
+		bash scripts/services.sh stop "${started[@]}" || rc=1
+	fi
+	if [[ -n "${session}" && -d "${session}" ]]; then rm -rf "${session}"; fi
+	exit "${rc}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bash scripts/toolchain.sh
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+for s in registry s3 buildkitd dockerd; do
+	if ! bash scripts/services.sh status "${s}" >/dev/null; then started+=("${s}"); fi
+done
+if ((${#started[@]})); then bash scripts/services.sh start "${started[@]}"; fi
+bash scripts/base-images.sh --no-smoke
+
+session="$(mktemp -d "${TMPDIR:-/tmp}/cq-session.XXXXXX")"
+mkdir "${session}/repo" "${session}/work"
+git ls-files -z --cached --others --exclude-standard |
+	while IFS= read -r -d '' f; do [[ -e "${f}" ]] && printf '%s\0' "${f}"; done |
+	tar --null -T - -cf - | tar -xf - -C "${session}/repo"
+ln -s "${ROOT}/node_modules" "${session}/repo/node_modules"
+if [[ -d "${ROOT}/policy/node_modules" ]]; then ln -s "${ROOT}/policy/node_modules" "${session}/repo/policy/node_modules"; fi
+log "repository copy: ${session}/repo"
+
+CQ_REPO_COPY="${session}/repo" CQ_SESSION_DIR="${session}/work" "$@"
