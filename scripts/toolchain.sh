@@ -46,16 +46,25 @@ as_root() {
 	fi
 }
 
+# install_apt: installs the missing APT_PACKAGES. An entry `package:command` counts as present
+# when the command is on PATH (or in /usr/sbin), whichever package provides it.
 install_apt() {
-	local missing=() pkg
+	local missing=() entry pkg cmd
 	# shellcheck disable=SC2086 # APT_PACKAGES is a space-separated list
-	for pkg in ${APT_PACKAGES}; do
-		if ! dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'install ok installed'; then
-			missing+=("${pkg}")
+	for entry in ${APT_PACKAGES}; do
+		pkg="${entry%%:*}"
+		cmd="${entry#*:}"
+		if dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'install ok installed'; then
+			continue
 		fi
+		if [[ "${cmd}" != "${entry}" ]] && PATH="${PATH}:/usr/sbin:/sbin" command -v "${cmd}" >/dev/null; then
+			log "apt: ${pkg} not installed, but ${cmd} is ($(PATH="${PATH}:/usr/sbin:/sbin" command -v "${cmd}")): using that"
+			continue
+		fi
+		missing+=("${pkg}")
 	done
 	if ((${#missing[@]} == 0)); then
-		log "apt: all present (${APT_PACKAGES})"
+		log "apt: all present"
 		return
 	fi
 	log "apt: installing ${missing[*]}"
@@ -211,6 +220,9 @@ root = "${CQ_DATA_DIR}/buildkit"
 
 [grpc]
   address = ["${BUILDKIT_HOST}"]
+  # buildkitd runs as root (through sudo for a non-root user); its socket belongs to the user.
+  uid = $(id -u)
+  gid = $(id -g)
 
 [worker.oci]
   enabled = true
