@@ -92,6 +92,7 @@ chown "${RUNNER}:" "${work}/data"
 log "npm ci, npm test, npm run test:e2e as ${RUNNER} (uid ${uid}) in ${work}/repo"
 t0=${SECONDS}
 # A login-like environment: nothing of root's leaks in but the CA bundle Node needs here.
+# shellcheck disable=SC2016 # the bash -c script is expanded by the user's shell, not this one
 runuser -u "${RUNNER}" -- env -i \
 	HOME="${home}" USER="${RUNNER}" LOGNAME="${RUNNER}" LANG=C.UTF-8 CI=true \
 	PATH="/usr/local/go/bin:${home}/go/bin:/usr/local/bin:/usr/bin:/bin" \

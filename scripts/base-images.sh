@@ -56,6 +56,7 @@ fetch_debs() {
 # options, not from the disk, so the script needs no root and gives the same bytes as any user.
 tar_rootfs() {
 	local dir="$1" out="$2" owned="${3:-}" uid="${4:-}"
+	# shellcheck disable=SC2054 # the commas belong to --pax-option's value
 	local common=(--numeric-owner --sort=name --mtime="@${EPOCH}" --format=posix
 		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime)
 	if [[ -z "${owned}" ]]; then
