@@ -8,6 +8,7 @@ import { imageArgsFromConfig, PluginImage } from "./components/image";
 import { Registries } from "./components/registries";
 import { RepoSettings } from "./components/repoSettings";
 import { loadConfig } from "./lib/config";
+import { PLUGIN_IMAGE_NAME } from "./lib/imageTarget";
 import { gcrRepository, ghcrRepository } from "./lib/tags";
 
 // Throws (naming the key, the value and what is expected) before any resource is registered.
@@ -61,7 +62,7 @@ if (cfg.enableRepoSettings && identity !== undefined && cfg.pulumiConfigPassphra
 
 const image = cfg.enableImage
   ? new PluginImage(
-      "plugin",
+      PLUGIN_IMAGE_NAME,
       imageArgsFromConfig(cfg, {
         // Only asked for when gcr is on, so a local stack never talks to GCP.
         gcrAccessToken: cfg.gcr ? gcp.organizations.getClientConfigOutput().accessToken : undefined,

@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 
 import { rfc3339Seconds, StackConfig } from "../lib/config";
+import { PLUGIN_IMAGE_TYPE } from "../lib/imageTarget";
 import { ociLabels } from "../lib/labels";
 import { deriveReleaseTags, imageRepositories, ImageRepository, ReleaseTag, RegistryKey } from "../lib/tags";
 
@@ -45,11 +46,16 @@ export interface PluginImageArgs {
 }
 
 /**
- * Whether BuildKit's gha cache would work: it silently drops the cache unless both variables are
- * set (the workflow exposes them, e.g. with crazy-max/ghaction-github-runtime).
+ * Whether BuildKit's gha cache would work. docker-build 0.0.22 passes `token`/`url` from
+ * ACTIONS_RUNTIME_TOKEN/ACTIONS_CACHE_URL; the buildx it links (v0.35) then fills `url` from
+ * ACTIONS_RESULTS_URL when ACTIONS_CACHE_URL is absent (and `url_v2` for the cache service v2,
+ * selected by ACTIONS_CACHE_SERVICE_V2), and silently drops a gha cache entry that has no token or
+ * no URL. So: a token, and either the legacy cache URL or the results (v2) URL. The workflow
+ * exposes them with crazy-max/ghaction-github-runtime.
  */
 export function ghaCacheAvailable(env: Readonly<Record<string, string | undefined>>): boolean {
-  return (env.ACTIONS_RUNTIME_TOKEN ?? "") !== "" && (env.ACTIONS_CACHE_URL ?? "") !== "";
+  const set = (k: string) => (env[k] ?? "") !== "";
+  return set("ACTIONS_RUNTIME_TOKEN") && (set("ACTIONS_CACHE_URL") || set("ACTIONS_RESULTS_URL"));
 }
 
 /** `linux/arm64` → `arm64` (cache tag, gha scope); `linux/arm64` → `linux-arm64` (names). */
@@ -169,7 +175,7 @@ export class PluginImage extends pulumi.ComponentResource {
   public readonly platforms: string[];
 
   constructor(name: string, args: PluginImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cq-release:image:PluginImage", name, args, opts);
+    super(PLUGIN_IMAGE_TYPE, name, args, opts);
     if (args.targets.length === 0) {
       throw new Error("PluginImage needs at least one registry target");
     }

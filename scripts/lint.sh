@@ -81,16 +81,17 @@ status=0
 log "actionlint $("$actionlint" -version | head -n1) on .github/workflows"
 "$actionlint" -shellcheck="$shellcheck" -no-color .github/workflows/*.yml || status=1
 
-# Every tracked shell script: *.sh, plus extension-less files with a sh/bash shebang (.ci/run,
-# the policy engine test's analyzer launcher).
+# Every shell script of the tree, tracked or new (not ignored), so a script is checked before its
+# first commit: *.sh, plus extension-less files with a sh/bash shebang (.ci/run, the policy engine
+# test's analyzer launcher).
 scripts=()
 while IFS= read -r -d '' file; do
-  if [[ "$file" == *.sh ]]; then
+  if [[ "$file" == *.sh && -f "$file" ]]; then
     scripts+=("$file")
   elif [[ -f "$file" && "$file" != *.* ]] && head -n1 "$file" | grep -Eq '^#!.*[/ ](ba)?sh$'; then
     scripts+=("$file")
   fi
-done < <(git ls-files -z)
+done < <(git ls-files -z --cached --others --exclude-standard)
 log "shellcheck $SHELLCHECK_VERSION on ${#scripts[@]} script(s)"
 if [[ "${#scripts[@]}" -gt 0 ]]; then
   "$shellcheck" --external-sources "${scripts[@]}" || status=1

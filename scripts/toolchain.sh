@@ -3,7 +3,7 @@
 #   - Debian packages: Docker Engine, the distribution registry, qemu-user-static, runc, ...
 #   - from Go modules (wrapper modules in toolchain/, pinned by their go.sum):
 #     the Pulumi CLI, the docker-build provider plugin, buildkitd + buildctl,
-#     the CloudQuery CLI, the gofakes3 S3 emulator;
+#     the CloudQuery CLI, the gofakes3 S3 emulator, cosign (release rehearsal);
 #   - configuration: a buildx "remote" builder named `local`, buildkitd.toml.
 # Re-running reuses everything already built (one stamp per tool, version and inputs).
 # Usage: bash scripts/toolchain.sh        (then: source scripts/env.sh)
@@ -157,6 +157,12 @@ install_cloudquery() {
 		"github.com/cloudquery/cloudquery/cli/v6=cloudquery"
 }
 
+install_cosign() {
+	build_go cosign cosign "${COSIGN_VERSION}" \
+		"-X sigs.k8s.io/release-utils/version.gitVersion=${COSIGN_VERSION}" \
+		"github.com/sigstore/cosign/v3/cmd/cosign=cosign"
+}
+
 install_s3() {
 	build_go gofakes3 s3 "${GOFAKES3_VERSION}" "" \
 		"github.com/johannesboyne/gofakes3/cmd/gofakes3=gofakes3"
@@ -283,6 +289,7 @@ main() {
 	check_pin buildkit github.com/moby/buildkit "${BUILDKIT_VERSION}"
 	check_pin cloudquery github.com/cloudquery/cloudquery/cli/v6 "${CLOUDQUERY_CLI_VERSION}"
 	check_pin s3 github.com/johannesboyne/gofakes3 "${GOFAKES3_VERSION}"
+	check_pin cosign github.com/sigstore/cosign/v3 "${COSIGN_VERSION}"
 
 	timed apt install_apt
 	timed config configure
@@ -292,6 +299,7 @@ main() {
 	timed pulumi install_pulumi
 	timed docker-build install_docker_build
 	timed cloudquery install_cloudquery
+	timed cosign install_cosign
 
 	log "timings:"
 	printf '  %s\n' "${TIMINGS[@]}" >&2

@@ -30,10 +30,24 @@ describe("image: pure helpers", () => {
   });
 
   const envs: [string, Record<string, string | undefined>, boolean][] = [
-    ["both set", GHA_ENV, true],
+    ["token and legacy cache url", GHA_ENV, true],
+    [
+      "token and results url (cache service v2)",
+      { ACTIONS_RUNTIME_TOKEN: "t", ACTIONS_RESULTS_URL: "r" },
+      true,
+    ],
+    [
+      "token, results url and the v2 switch",
+      { ACTIONS_RUNTIME_TOKEN: "t", ACTIONS_RESULTS_URL: "r", ACTIONS_CACHE_SERVICE_V2: "True" },
+      true,
+    ],
+    ["token and both urls", { ...GHA_ENV, ACTIONS_RESULTS_URL: "r" }, true],
     ["token only", { ACTIONS_RUNTIME_TOKEN: "t" }, false],
+    ["token and only the v2 switch", { ACTIONS_RUNTIME_TOKEN: "t", ACTIONS_CACHE_SERVICE_V2: "True" }, false],
     ["url only", { ACTIONS_CACHE_URL: "u" }, false],
+    ["results url only", { ACTIONS_RESULTS_URL: "r" }, false],
     ["empty token", { ACTIONS_RUNTIME_TOKEN: "", ACTIONS_CACHE_URL: "u" }, false],
+    ["empty urls", { ACTIONS_RUNTIME_TOKEN: "t", ACTIONS_CACHE_URL: "", ACTIONS_RESULTS_URL: "" }, false],
     ["neither", {}, false],
   ];
   for (const [what, env, want] of envs) {

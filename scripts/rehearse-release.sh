@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Release rehearsal (docs/rehearsal.md, "Release rehearsal"): runs the release workflow's steps —
+# the very scripts release.yml calls, in its order, with the runner's variable names — against the
+# local stack, in one rehearsal session (scripts/with-services.sh: toolchain, services, base
+# images, a temporary copy of the tree in $CQ_REPO_COPY, a scratch dir in $CQ_SESSION_DIR).
+#   bash scripts/rehearse-release.sh [vX.Y.Z]      (npm run rehearse:release -- v1.2.3)
+#
+#   git       a repository in the copy with tags v1.1.0, v1.2.0, v1.2.3-rc.1 and the tag under test
+#             (HEAD), pushed to a bare `origin`; GITHUB_* as a tag push sets them
+#   metadata  metadata.sh: releasedVersions and commit time asserted; refused: a non-semver tag, a
+#             tag not at GITHUB_SHA; a later older-line tag (v1.1.1) gets no `latest`
+#   up        up.sh: before each attempt fetch tags, metadata.sh, configure.sh (`pulumi config set`
+#             on the local stack, PULUMI_STACK=local); `pulumi up` is PULUMI_UP_COMMAND=
+#             scripts/release/local-up.ts (Automation API: no Node.js language host here), with
+#             the --target values and the policy pack. First: a failure that is not the lock is
+#             not retried; a lock that never goes away is retried a bounded number of times.
+#             Then attempt 1 meets the real state lock of "another release", which pushes a newer
+#             tag meanwhile; attempt 2 must fetch it, recompute the config and so not take `latest`.
+#   outputs   outputs.sh: outputs checked; the registry serves every expected tag at the digest
+#   sign      sign.sh in key mode (a key pair made for this run only, in $CQ_SESSION_DIR);
+#             verification with another key must fail
+#   notes     notes.sh + github-release.sh with a stand-in `gh` (GitHub is not reachable): the
+#             body names the digest; the Release is created, not "Latest", not a pre-release
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+
+if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh bash "$0" "$@"; fi
+
+TAG="${1:-v1.2.3}"
+t0=${SECONDS}
+log() { printf '[rehearse-release] %s\n' "$*" >&2; }
+die() {
+	log "FAIL: $*"
+	exit 1
+}
+# expect WHAT GOT WANT
+expect() {
+	if [[ "$2" != "$3" ]]; then die "$1: got ${2@Q}, want ${3@Q}"; fi
+	log "ok: $1 = $2"
+}
+# output FILE KEY: a value from a $GITHUB_OUTPUT file (single-line form).
+output() { sed -n "s/^$2=//p" "$1" | tail -n1; }
+tsnode() { "${ROOT}/node_modules/.bin/ts-node" --transpile-only "$@"; }
+# derive_tags VERSION COMMIT RELEASED_JSON: the tags lib/tags.ts derives, as JSON.
+derive_tags() {
+	tsnode -e 'import { deriveTags } from "./lib/tags";
+const [version, commit, released] = process.argv.slice(1);
+console.log(JSON.stringify(deriveTags({ version, commit, releasedVersions: JSON.parse(released) })));' "$@"
+}
+
+# The checkout's tracked stack file must come out untouched (everything happens in the copy).
+checkout_stack_file="$(sha256sum "${ROOT}/Pulumi.local.yaml")"
+repo="${CQ_REPO_COPY}"
+work="${CQ_SESSION_DIR}"
+cd "${repo}"
+[[ -d policy/node_modules ]] || die "policy/node_modules is missing: run npm run deps:policy first"
+
+# --- the repository: tags as a maintainer would have pushed them ------------------------------
+git init -q -b main .
+printf 'node_modules\n' >.git/info/exclude
+git config user.name "Rehearsal" && git config user.email "rehearsal@example.invalid"
+# commit DATE MESSAGE: an empty commit at a fixed time (commit time is part of the image labels).
+commit() { GIT_AUTHOR_DATE="$1" GIT_COMMITTER_DATE="$1" git commit -q --allow-empty -m "$2"; }
+released=()
+for t in v1.1.0 v1.2.0 v1.2.3-rc.1; do
+	[[ "${t}" == "${TAG}" ]] && continue
+	commit "2025-0$((${#released[@]} + 1))-10T08:00:00+00:00" "release ${t}"
+	git tag "${t}"
+	released+=("${t}")
+done
+COMMIT_DATE="2025-04-10T12:34:56+00:00"
+commit "${COMMIT_DATE}" "release ${TAG}"
+git tag -a "${TAG}" -m "${TAG}"
+git init -q --bare "${work}/origin.git"
+git remote add origin "${work}/origin.git"
+git push -q origin main --tags
+
+export GITHUB_SHA GITHUB_REF="refs/tags/${TAG}" GITHUB_REF_NAME="${TAG}" GITHUB_REF_TYPE=tag
+GITHUB_SHA="$(git rev-parse HEAD)"
+export GITHUB_REPOSITORY="cloudquery-example/cq-source-s3" GITHUB_SERVER_URL="https://github.com"
+export RUNNER_TEMP="${work}/runner-temp"
+mkdir -p "${RUNNER_TEMP}"
+# The local stack in the copy's own file backend; its documented local-only passphrase.
+export PULUMI_STACK=local PULUMI_BACKEND_URL="file://${repo}/.pulumi-local"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-local-only}"
+image="${CQ_REGISTRY}/cq-source-s3-release-rehearsal"
+# The local registry stands in for both registries (the policy config allows its host).
+export GCR_IMAGE="${image}" GHCR_IMAGE="${image}" GHCR_USERNAME=rehearsal GHCR_TOKEN=rehearsal-unused-token
+# The policy pack's analyzer launcher (no Node.js language host here; see policy/test/engine).
+export PATH="${repo}/policy/test/engine:${PATH}"
+
+# "Bootstrap" by the platform team: the stack exists, with its image name.
+mkdir -p "${repo}/.pulumi-local"
+pulumi stack init local --non-interactive >/dev/null
+pulumi config set --stack local imageName "${image##*/}"
+
+# --- metadata ---------------------------------------------------------------------------------
+log "step metadata (${TAG} at ${GITHUB_SHA})"
+meta="${work}/github-output.metadata"
+GITHUB_OUTPUT="${meta}" bash scripts/release/metadata.sh
+want_released="$(printf '%s\n' "${released[@]}" | jq -Rnc '[inputs] | sort')"
+expect "metadata version" "$(output "${meta}" version)" "${TAG}"
+expect "metadata released-versions" "$(output "${meta}" released-versions)" "${want_released}"
+expect "metadata commit-time" "$(output "${meta}" commit-time)" "${COMMIT_DATE}"
+if GITHUB_REF=refs/tags/v1.2 GITHUB_REF_NAME=v1.2 GITHUB_OUTPUT=/dev/null bash scripts/release/metadata.sh 2>/dev/null; then
+	die "metadata accepted the non-semver tag v1.2"
+fi
+log "ok: metadata refuses the non-semver tag v1.2"
+if GITHUB_SHA="$(git rev-parse HEAD~1)" GITHUB_OUTPUT=/dev/null bash scripts/release/metadata.sh 2>/dev/null; then
+	die "metadata accepted a tag that does not point at GITHUB_SHA"
+fi
+log "ok: metadata refuses a tag that does not point at GITHUB_SHA"
+# A later patch of an older line (v1.1.1 after the tag under test): its metadata lists what was
+# released meanwhile, so it never takes `latest`.
+commit "2025-05-01T00:00:00+00:00" "release v1.1.1"
+git tag v1.1.1
+older="${work}/github-output.metadata-older"
+GITHUB_SHA="$(git rev-parse HEAD)" GITHUB_REF=refs/tags/v1.1.1 GITHUB_REF_NAME=v1.1.1 GITHUB_OUTPUT="${older}" \
+	bash scripts/release/metadata.sh 2>/dev/null
+jq -e --arg t "${TAG}" 'index($t) != null' <<<"$(output "${older}" released-versions)" >/dev/null ||
+	die "metadata of v1.1.1 does not list ${TAG}"
+older_tags="$(derive_tags v1.1.1 "$(git rev-parse HEAD)" "$(output "${older}" released-versions)")"
+jq -e 'index("latest") == null' <<<"${older_tags}" >/dev/null || die "v1.1.1 after ${TAG} would take latest: ${older_tags}"
+log "ok: a later v1.1.1 lists ${TAG} and gets ${older_tags} (no latest)"
+git tag -d v1.1.1 >/dev/null
+git reset -q --hard "${GITHUB_SHA}"
+
+# --- up: another release holds the state lock, and pushes a newer tag meanwhile -------------------
+major="${TAG#v}"
+major="${major%%.*}"
+newer="v$((major + 1)).0.0"
+lockdir="${repo}/.pulumi-local/.pulumi/locks/organization/cq-source-s3-release/local"
+cat >"${work}/up-other-release-first.sh" <<EOF
+#!/usr/bin/env bash
+# Stand-in for \`pulumi up\`: the first call finds the stack locked by another release, which
+# finishes meanwhile having pushed ${newer}; later calls run normally.
+set -euo pipefail
+if [[ ! -e "${work}/attempt-1.log" ]]; then
+	mkdir -p "${lockdir}"
+	printf '{"pid":1,"username":"other-release","hostname":"runner","timestamp":"%s"}' "\$(date -u +%FT%TZ)" \\
+		>"${lockdir}/other-release.json"
+	rc=0
+	"${ROOT}/node_modules/.bin/ts-node" --transpile-only scripts/release/local-up.ts "\$@" >"${work}/attempt-1.log" 2>&1 || rc=\$?
+	cat "${work}/attempt-1.log"
+	git -C "${work}/origin.git" tag "${newer}" "${GITHUB_SHA}"
+	rm -f "${lockdir}/other-release.json"
+	exit "\${rc}"
+fi
+exec "${ROOT}/node_modules/.bin/ts-node" --transpile-only scripts/release/local-up.ts "\$@"
+EOF
+log "step up: the retry policy (a stand-in that always fails)"
+cat >"${work}/up-fails.sh" <<EOF
+#!/usr/bin/env bash
+# Stand-in for \`pulumi up\` that always fails, with the state-lock message when FAKE_UP_LOCKED=1.
+echo call >>"${work}/up-fails.calls"
+if [[ "\${FAKE_UP_LOCKED:-}" == 1 ]]; then
+	echo "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with pulumi cancel."
+else
+	echo "error: something else broke"
+fi
+exit 255
+EOF
+for case in other:3:1 locked:2:2; do
+	IFS=: read -r kind max want <<<"${case}"
+	: >"${work}/up-fails.calls"
+	locked=0
+	if [[ "${kind}" == locked ]]; then locked=1; fi
+	if FAKE_UP_LOCKED="${locked}" PULUMI_UP_COMMAND="bash ${work}/up-fails.sh" UP_LOCK_ATTEMPTS="${max}" \
+		UP_LOCK_WAIT_SECONDS=1 GITHUB_OUTPUT=/dev/null bash scripts/release/up.sh >"${work}/up-fails.log" 2>&1; then
+		die "up.sh succeeded with a failing pulumi up"
+	fi
+	expect "pulumi up calls, failure '${kind}', UP_LOCK_ATTEMPTS=${max}" "$(wc -l <"${work}/up-fails.calls")" "${want}"
+done
+
+log "step up"
+up_out="${work}/github-output.up"
+PULUMI_UP_COMMAND="bash ${work}/up-other-release-first.sh" UP_LOCK_ATTEMPTS=3 UP_LOCK_WAIT_SECONDS=2 \
+	GITHUB_OUTPUT="${up_out}" bash scripts/release/up.sh
+grep -qF "the stack is currently locked" "${work}/attempt-1.log" ||
+	die "attempt 1 did not meet the state lock: $(tail -n5 "${work}/attempt-1.log")"
+log "ok: attempt 1 met the real state lock and was retried"
+final_released="$(output "${up_out}" released-versions)"
+expect "released-versions used by up" "${final_released}" "$(jq -c --arg n "${newer}" '. + [$n] | sort' <<<"${want_released}")"
+# What configure.sh (run by up.sh before each attempt) left in the stack config and the policy config.
+expect "config version" "$(pulumi config get --stack local version)" "${TAG}"
+expect "config commit" "$(pulumi config get --stack local commit)" "${GITHUB_SHA}"
+expect "config commitTime" "$(pulumi config get --stack local commitTime)" "${COMMIT_DATE}"
+expect "config releasedVersions" "$(pulumi config get --stack local releasedVersions)" "${final_released}"
+expect "policy allowedRegistries" "$(jq -c '.["images-push-to-allowed-registries"].allowedRegistries' "${RUNNER_TEMP}/policy-config.json")" "[\"${CQ_REGISTRY}/\"]"
+
+# The targeted update created the whole image: the component, one Image per platform, one Index
+# per tag (the targets' glob reaches children that did not exist yet).
+expect "resources in the state" "$(pulumi stack export --stack local | jq -c '[.deployment.resources[].type
+	| select(startswith("pulumi:") | not)] | group_by(.) | map({(.[0]): length}) | add')" \
+	"$(jq -c '{"cq-release:image:PluginImage": 1, "docker-build:index:Image": 2, "docker-build:index:Index": length}' <<<"$(derive_tags "${TAG}" "${GITHUB_SHA}" "${final_released}")")"
+
+# --- outputs ----------------------------------------------------------------------------------
+log "step outputs"
+out="${work}/github-output.outputs"
+GITHUB_OUTPUT="${out}" bash scripts/release/outputs.sh
+digest="$(output "${out}" digest)"
+refs="$(output "${out}" refs)"
+expect "refs" "${refs}" "${image}@${digest}"
+want_tags="$(derive_tags "${TAG}" "${GITHUB_SHA}" "${final_released}")"
+expect "imageTags" "$(jq -c .imageTags "${RUNNER_TEMP}/outputs.json")" "${want_tags}"
+jq -e 'index("latest") == null' <<<"${want_tags}" >/dev/null || die "a release older than ${newer} would take latest"
+for t in $(jq -r '.[]' <<<"${want_tags}"); do
+	got="$(curl -fsS --cacert "${CQ_REGISTRY_CA}" -o /dev/null -w '%header{docker-content-digest}' \
+		-H 'Accept: application/vnd.oci.image.index.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+		"https://${CQ_REGISTRY}/v2/${image#*/}/manifests/${t}")"
+	expect "registry ${image#*/}:${t}" "${got}" "${digest}"
+done
+
+# --- sign (key mode: a key pair for this run only; keyless is the workflow's) ------------------
+log "step sign"
+keys="${work}/cosign"
+mkdir -p "${keys}/other"
+COSIGN_PASSWORD="$(openssl rand -hex 16)"
+export COSIGN_PASSWORD
+(cd "${keys}" && cosign generate-key-pair >/dev/null 2>&1)
+(cd "${keys}/other" && cosign generate-key-pair >/dev/null 2>&1)
+IMAGE_REFS="${refs}" COSIGN_KEY="${keys}/cosign.key" COSIGN_PUBLIC_KEY="${keys}/cosign.pub" \
+	GHCR_TOKEN="" bash scripts/release/sign.sh
+if cosign verify --key "${keys}/other/cosign.pub" --insecure-ignore-tlog=true "${refs}" >/dev/null 2>&1; then
+	die "a signature verified with a key that did not make it"
+fi
+log "ok: verification with another key fails"
+
+# --- notes and the GitHub Release (a stand-in gh records what would be sent) -----------------
+log "step notes"
+mkdir -p "${work}/bin"
+cat >"${work}/bin/gh" <<EOF
+#!/usr/bin/env bash
+# Stand-in for the GitHub CLI: records each call, answers generate-notes, knows no Release.
+printf '%s\n' "\$*" >>"${work}/gh.calls"
+case "\$1 \${2:-}" in
+"api --method") printf '## What%s Changed\n* rehearsal change\n' "'" ;;
+"release view") exit 1 ;;
+"release create" | "release edit") ;;
+*) exit 2 ;;
+esac
+EOF
+chmod +x "${work}/bin/gh"
+PATH="${work}/bin:${PATH}" STACK_OUTPUTS="$(cat "${RUNNER_TEMP}/outputs.json")" GH_TOKEN=unused \
+	bash scripts/release/notes.sh
+grep -qF "${digest}" "${RUNNER_TEMP}/body.md" || die "the Release body does not name ${digest}"
+log "ok: the Release body names ${digest}"
+# Decided against the tags that exist now, which include ${newer}: not "Latest".
+expect "Release flags" "$(jq -c '{prerelease, latest}' "${RUNNER_TEMP}/meta.json")" '{"prerelease":false,"latest":false}'
+PATH="${work}/bin:${PATH}" GH_REPO="${GITHUB_REPOSITORY}" GH_TOKEN=unused bash scripts/release/github-release.sh
+expect "gh release call" "$(grep '^release create' "${work}/gh.calls")" \
+	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false"
+
+expect "checkout's Pulumi.local.yaml" "$(sha256sum "${ROOT}/Pulumi.local.yaml")" "${checkout_stack_file}"
+log "passed in $((SECONDS - t0)) s: ${TAG} → ${refs} (tags $(jq -r 'join(", ")' <<<"${want_tags}"))"
