@@ -132,6 +132,9 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	if total == 0 {
 		return 0, nil
 	}
+	if err := dryRunNested(fr); err != nil {
+		return 0, classify(ctx, ra, err)
+	}
 	readers, sc, err := fieldReaders(ctx, fr, sc)
 	if err != nil {
 		return 0, classify(ctx, ra, err)

@@ -40,7 +40,7 @@ func (m *memGetter) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...fun
 	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(m.data[from : to+1]))}, nil
 }
 
-func ints(t *testing.T, n int) []byte {
+func ints(t testing.TB, n int) []byte {
 	t.Helper()
 	sc := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
 	b := array.NewInt64Builder(memory.DefaultAllocator)

@@ -91,14 +91,11 @@ func arrayBytes(a arrow.Array) int64 {
 		o := a.ValueOffsets()
 		size += 8*int64(len(o)) + o[len(o)-1] - o[0]
 	case *array.Map:
-		o := a.Offsets()
-		size += 4*int64(len(o)) + childBytes(a.ListValues(), int64(o[0]), int64(o[len(o)-1]))
+		size += 4*(n+1) + listChildBytes(a.List, n)
 	case *array.List:
-		o := a.Offsets()
-		size += 4*int64(len(o)) + childBytes(a.ListValues(), int64(o[0]), int64(o[len(o)-1]))
+		size += 4*(n+1) + listChildBytes(a, n)
 	case *array.LargeList:
-		o := a.Offsets()
-		size += 8*int64(len(o)) + childBytes(a.ListValues(), o[0], o[len(o)-1])
+		size += 8*(n+1) + listChildBytes(a, n)
 	case *array.FixedSizeList:
 		k := int64(a.DataType().(*arrow.FixedSizeListType).Len())
 		off := int64(a.Data().Offset())
@@ -117,6 +114,17 @@ func arrayBytes(a arrow.Array) int64 {
 		}
 	}
 	return size
+}
+
+// listChildBytes sizes the child values the n lists of a (a slice) refer to.
+func listChildBytes(a interface {
+	ValueOffsets(int) (int64, int64)
+	ListValues() arrow.Array
+}, n int64,
+) int64 {
+	from, _ := a.ValueOffsets(0)
+	_, to := a.ValueOffsets(int(n - 1))
+	return childBytes(a.ListValues(), from, to)
 }
 
 func childBytes(child arrow.Array, from, to int64) int64 {

@@ -9,7 +9,11 @@ import (
 	"io"
 	"math"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/thrift/lib/go/thrift"
 )
 
@@ -50,12 +54,23 @@ func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, error) {
 	if err := vetThrift(buf); err != nil {
 		return nil, 0, fmt.Errorf("footer: %w", err)
 	}
-	md, err := metadata.NewFileMetaData(buf, nil)
+	md, err := decodeMetadata(buf)
 	if err != nil {
 		return nil, 0, fmt.Errorf("footer: %w", err)
 	}
 	md.SetSourceFileSize(size)
 	return md, dataEnd, nil
+}
+
+// decodeMetadata decodes a vetted footer; arrow-go panics on some
+// well-formed Thrift that is not a valid schema (no schema elements at all).
+func decodeMetadata(buf []byte) (md *metadata.FileMetaData, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("invalid file metadata: %v", r)
+		}
+	}()
+	return metadata.NewFileMetaData(buf, nil)
 }
 
 // vetThrift walks a Thrift compact-encoded struct without building it,
@@ -149,4 +164,74 @@ type shortError struct{ error }
 
 func short(format string, args ...any) error {
 	return &shortError{fmt.Errorf(format, args...)}
+}
+
+// dryRunNested decodes, on the calling goroutine, every leaf column that sits
+// below a struct, exactly as pqarrow's leaf reader will (record reader, page
+// reader, every row group), and discards the values. pqarrow loads struct
+// children in goroutines of its own (errgroup, even with Parallel off), where a
+// decoder panic on a corrupt page cannot be recovered and would end the
+// process; here it is recovered as ErrMalformed before any row is emitted.
+// The cost is a second read of those columns only; flat columns are decoded
+// once, on the calling goroutine, by ReadBatches itself.
+func dryRunNested(fr *pqarrow.FileReader) error {
+	var leaves []pqarrow.SchemaField
+	var walk func(sf pqarrow.SchemaField, underStruct bool)
+	walk = func(sf pqarrow.SchemaField, underStruct bool) {
+		if len(sf.Children) == 0 {
+			if underStruct && sf.IsLeaf() {
+				leaves = append(leaves, sf)
+			}
+			return
+		}
+		isStruct := underStruct || sf.Field.Type.ID() == arrow.STRUCT ||
+			(sf.Field.Type.ID() == arrow.EXTENSION && sf.Field.Type.(arrow.ExtensionType).StorageType().ID() == arrow.STRUCT)
+		for _, c := range sf.Children {
+			walk(c, isStruct)
+		}
+	}
+	for _, sf := range fr.Manifest.Fields {
+		walk(sf, false)
+	}
+	if len(leaves) == 0 {
+		return nil
+	}
+	pf := fr.ParquetReader()
+	const chunk = 4096
+	for _, leaf := range leaves {
+		descr := pf.MetaData().Schema.Column(leaf.ColIndex)
+		rr := file.NewRecordReader(descr, leaf.LevelInfo, leaf.Field.Type, memory.DefaultAllocator, pf.BufferPool())
+		err := func() error {
+			defer rr.Release()
+			for i := 0; i < pf.NumRowGroups(); i++ {
+				pr, err := pf.RowGroup(i).GetColumnPageReader(leaf.ColIndex)
+				if err != nil {
+					return err
+				}
+				rr.SetPageReader(pr)
+				// Never more records than the row group holds: a corrupt page
+				// header can claim billions of values.
+				for left := pf.MetaData().RowGroups[i].NumRows; left > 0 && rr.HasMore(); {
+					rr.Reset()
+					k := min(left, chunk)
+					if err := rr.Reserve(k); err != nil {
+						return err
+					}
+					n, err := rr.ReadRecords(k)
+					if err != nil {
+						return err
+					}
+					if n == 0 {
+						break
+					}
+					left -= n
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return fmt.Errorf("column %q: %w", descr.Path(), err)
+		}
+	}
+	return nil
 }
