@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
@@ -11,7 +12,8 @@ import (
 // fuzzSeeds are the reproducers' files: valid ones and each kind of damage.
 func fuzzSeeds(t testing.TB) [][]byte {
 	good, nested := ints(t, 250), nestedFile(t)
-	seeds := [][]byte{good, nested, bombFile(t, 20, 100), tinyHugeFooter(), []byte("PAR1PAR1"), []byte("not parquet at all")}
+	spark := int96File(t, []time.Time{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), nullTime, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}, 2)
+	seeds := [][]byte{good, nested, spark, bombFile(t, 20, 100), tinyHugeFooter(), []byte("PAR1PAR1"), []byte("not parquet at all")}
 	for _, f := range [][]byte{good, nested} {
 		region, _ := footerOf(t, f)
 		for _, edit := range []func(*metadata.FileMetaData){

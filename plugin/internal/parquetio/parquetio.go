@@ -82,7 +82,11 @@ func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, err 
 	if err != nil {
 		return nil, classify(ctx, ra, err)
 	}
-	return sc, nil
+	int96, err := int96Fields(fr)
+	if err != nil {
+		return nil, classify(ctx, ra, err)
+	}
+	return withInt96Micros(sc, int96), nil
 }
 
 // ReadBatches streams the rows of obj as record batches of at most
@@ -125,6 +129,11 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	if err != nil {
 		return 0, classify(ctx, ra, err)
 	}
+	int96, err := int96Fields(fr)
+	if err != nil {
+		return 0, classify(ctx, ra, err)
+	}
+	sc = withInt96Micros(sc, int96)
 	if err := check(sc); err != nil {
 		return 0, err
 	}
@@ -135,7 +144,7 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	if err := dryRunNested(fr); err != nil {
 		return 0, classify(ctx, ra, err)
 	}
-	readers, sc, err := fieldReaders(ctx, fr, sc)
+	readers, sc, err := fieldReaders(ctx, fr, sc, int96)
 	if err != nil {
 		return 0, classify(ctx, ra, err)
 	}
@@ -178,7 +187,7 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 // (pqarrow.GetFieldReaders would start a goroutine per field). Every column
 // chunk's metadata is materialised first, here, so that arrow-go's own
 // goroutines for struct children meet no metadata they could panic on.
-func fieldReaders(ctx context.Context, fr *pqarrow.FileReader, sc *arrow.Schema) ([]*pqarrow.ColumnReader, *arrow.Schema, error) {
+func fieldReaders(ctx context.Context, fr *pqarrow.FileReader, sc *arrow.Schema, int96 map[int]bool) ([]columnReader, *arrow.Schema, error) {
 	pf := fr.ParquetReader()
 	ncols := pf.MetaData().Schema.NumColumns()
 	rowGroups := make([]int, pf.NumRowGroups())
@@ -195,9 +204,15 @@ func fieldReaders(ctx context.Context, fr *pqarrow.FileReader, sc *arrow.Schema)
 	for j := 0; j < ncols; j++ {
 		leaves[j] = true
 	}
-	readers := make([]*pqarrow.ColumnReader, 0, sc.NumFields())
+	readers := make([]columnReader, 0, sc.NumFields())
 	fields := make([]arrow.Field, 0, sc.NumFields())
 	for i, f := range sc.Fields() {
+		if int96[i] {
+			r := newInt96Reader(pf, fr.Manifest.Fields[i].ColIndex, f)
+			readers = append(readers, r)
+			fields = append(fields, *r.Field())
+			continue
+		}
 		r, err := fr.GetFieldReader(ctx, i, leaves, rowGroups)
 		if err == nil && r == nil {
 			err = fmt.Errorf("column %q has no readable leaf", f.Name)
@@ -217,7 +232,14 @@ func fieldReaders(ctx context.Context, fr *pqarrow.FileReader, sc *arrow.Schema)
 
 // readTable reads the next n rows of every column. A column that delivers
 // fewer rows than the footer promises makes the object ErrIncomplete.
-func readTable(readers []*pqarrow.ColumnReader, sc *arrow.Schema, n, done, total int64) (arrow.Table, error) {
+// columnReader is a pqarrow.ColumnReader or the plugin's own INT96 reader.
+type columnReader interface {
+	NextBatch(n int64) (*arrow.Chunked, error)
+	Field() *arrow.Field
+	Release()
+}
+
+func readTable(readers []columnReader, sc *arrow.Schema, n, done, total int64) (arrow.Table, error) {
 	cols := make([]arrow.Column, 0, len(readers))
 	defer func() {
 		for i := range cols {
