@@ -102,10 +102,11 @@ func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, err 
 // to decode part-way still fails the object after earlier batches were
 // emitted; the count says how many.
 //
-// All decoding runs on the calling goroutine (arrow-go's parallel reading is
-// off, and the column readers are built here), so a decoder panic is recovered
-// as ErrMalformed; the metadata arrow-go would trust in goroutines of its own
-// (struct children) is validated first.
+// Decoding runs on the calling goroutine (arrow-go's parallel reading is off,
+// and the column readers are built here), so a decoder panic is recovered as
+// ErrMalformed. arrow-go still reads struct children in goroutines of its own:
+// the metadata they use is validated, and those columns are decoded once here
+// first (dryRunNested), so that a corrupt page fails here, not there.
 func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	check func(*arrow.Schema) error, emit func(arrow.RecordBatch) error,
 ) (rows int64, err error) {
