@@ -110,13 +110,16 @@ func (c *Client) discover(ctx context.Context) (schema.Tables, error) {
 	for i, name := range names {
 		g.Go(func() error {
 			for _, o := range groups[name] {
-				sc, err := parquetio.Schema(gctx, c.api, c.bucketObject(o))
+				sc, notes, err := parquetio.Schema(gctx, c.api, c.bucketObject(o))
 				if err != nil {
 					if gctx.Err() != nil {
 						return gctx.Err()
 					}
 					c.logger.Warn().Err(err).Str("table", name).Str("key", o.Key).Msg("cannot read schema; trying the next object")
 					continue
+				}
+				for _, n := range notes {
+					c.logger.Warn().Str("table", name).Str("key", o.Key).Msg(n)
 				}
 				desc := fmt.Sprintf("Parquet objects under s3://%s/%s (schema from %s)", c.spec.Bucket, c.spec.PathPrefix, o.Key)
 				tbl := tableFromSchema(name, desc, sc, c.spec.Incremental)

@@ -247,7 +247,7 @@ func TestFooterSizesBoundedByObjectSize(t *testing.T) {
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			r := read(t, tt.data, ReadOptions{BatchRows: 100})
-			_, serr := Schema(context.Background(), &memGetter{data: tt.data}, Object{Bucket: "b", Key: "t/x.parquet", Size: int64(len(tt.data))})
+			_, _, serr := Schema(context.Background(), &memGetter{data: tt.data}, Object{Bucket: "b", Key: "t/x.parquet", Size: int64(len(tt.data))})
 			runtime.ReadMemStats(&after)
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
 				t.Errorf("reading a %d-byte object allocated %d bytes", len(tt.data), alloc)

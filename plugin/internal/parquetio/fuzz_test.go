@@ -13,7 +13,7 @@ import (
 func fuzzSeeds(t testing.TB) [][]byte {
 	good, nested := ints(t, 250), nestedFile(t)
 	spark := int96File(t, []time.Time{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), nullTime, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}, 2)
-	seeds := [][]byte{good, nested, spark, bombFile(t, 20, 100), tinyHugeFooter(), []byte("PAR1PAR1"), []byte("not parquet at all")}
+	seeds := [][]byte{good, nested, spark, geoFile(t, "GEOMETRY"), bombFile(t, 20, 100), tinyHugeFooter(), []byte("PAR1PAR1"), []byte("not parquet at all")}
 	for _, f := range [][]byte{good, nested} {
 		region, _ := footerOf(t, f)
 		for _, edit := range []func(*metadata.FileMetaData){
@@ -41,7 +41,7 @@ func FuzzReadBatches(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ra := &rangeReader{ctx: context.Background(), api: &memGetter{data: data}, obj: Object{Bucket: "b", Key: "k", Size: int64(len(data))}}
-		md, _, err := readFooter(ra)
+		md, _, _, err := readFooter(ra)
 		if err == nil && md.GetNumRows() > 100_000 {
 			t.Skip("too many rows for a fuzz iteration")
 		}

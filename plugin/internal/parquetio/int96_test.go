@@ -91,7 +91,7 @@ func TestInt96ReadAtMicroseconds(t *testing.T) {
 	}
 	data := int96File(t, want, 4)
 	obj := Object{Bucket: "b", Key: "spark/part-0.parquet", Size: int64(len(data))}
-	sc, err := Schema(context.Background(), &memGetter{data: data}, obj)
+	sc, _, err := Schema(context.Background(), &memGetter{data: data}, obj)
 	if err != nil {
 		t.Fatal(err)
 	}

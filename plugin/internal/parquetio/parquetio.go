@@ -66,27 +66,29 @@ type ReadOptions struct {
 	BatchBytes int64
 }
 
-// Schema returns the Arrow schema of a Parquet object (from its footer only).
-func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, err error) {
+// Schema returns the Arrow schema of a Parquet object (from its footer only),
+// and a note per column read other than its annotation says (a logical type
+// arrow-go cannot read falls back to the physical type).
+func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, notes []string, err error) {
 	defer recoverTo(&err, obj)
-	pf, ra, err := open(ctx, api, obj)
+	pf, ra, notes, err := open(ctx, api, obj)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() { _ = pf.Close() }()
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {
-		return nil, classify(ctx, ra, err)
+		return nil, nil, classify(ctx, ra, err)
 	}
 	sc, err = fr.Schema()
 	if err != nil {
-		return nil, classify(ctx, ra, err)
+		return nil, nil, classify(ctx, ra, err)
 	}
 	int96, err := int96Fields(fr)
 	if err != nil {
-		return nil, classify(ctx, ra, err)
+		return nil, nil, classify(ctx, ra, err)
 	}
-	return withInt96Micros(sc, int96), nil
+	return withInt96Micros(sc, int96), notes, nil
 }
 
 // ReadBatches streams the rows of obj as record batches of at most
@@ -117,7 +119,7 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	if opts.BatchBytes <= 0 {
 		opts.BatchBytes = DefaultBatchBytes
 	}
-	pf, ra, err := open(ctx, api, obj)
+	pf, ra, _, err := open(ctx, api, obj)
 	if err != nil {
 		return 0, err
 	}
@@ -264,20 +266,20 @@ func readTable(readers []columnReader, sc *arrow.Schema, n, done, total int64) (
 	return array.NewTable(sc, cols, n), nil
 }
 
-func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeReader, error) {
+func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeReader, []string, error) {
 	ra := &rangeReader{ctx: ctx, api: api, obj: obj}
-	md, dataEnd, err := readFooter(ra)
+	md, dataEnd, notes, err := readFooter(ra)
 	if err != nil {
-		return nil, ra, classify(ctx, ra, err)
+		return nil, ra, nil, classify(ctx, ra, err)
 	}
 	if err := vetMetadata(md, dataEnd); err != nil {
-		return nil, ra, classify(ctx, ra, err)
+		return nil, ra, nil, classify(ctx, ra, err)
 	}
 	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(memory.DefaultAllocator)), file.WithMetadata(md))
 	if err != nil {
-		return nil, ra, classify(ctx, ra, err)
+		return nil, ra, nil, classify(ctx, ra, err)
 	}
-	return pf, ra, nil
+	return pf, ra, notes, nil
 }
 
 // classify tells apart why reading failed: cancellation, a failed GET (the

@@ -26,40 +26,45 @@ const footerTail = 8
 // list and string lengths capped by the footer's length (arrow-go's decoder
 // would otherwise pre-allocate up to 100 M list elements for a few bytes of
 // input). It returns the metadata and where the data region ends (the first
-// byte of the footer).
-func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, error) {
+// byte of the footer), with a note per column whose logical type arrow-go
+// cannot read and which falls back to its physical type.
+func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, []string, error) {
 	size := ra.obj.Size
 	if size < 4+footerTail {
-		return nil, 0, fmt.Errorf("object of %d bytes is too small to be Parquet", size)
+		return nil, 0, nil, fmt.Errorf("object of %d bytes is too small to be Parquet", size)
 	}
 	tail := make([]byte, footerTail)
 	if _, err := ra.ReadAt(tail, size-footerTail); err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, fmt.Errorf("read footer: %w", err)
+		return nil, 0, nil, fmt.Errorf("read footer: %w", err)
 	}
 	switch magic := tail[4:]; {
 	case bytes.Equal(magic, []byte("PARE")):
-		return nil, 0, errors.New("encrypted footer (PARE): encrypted Parquet is not supported")
+		return nil, 0, nil, errors.New("encrypted footer (PARE): encrypted Parquet is not supported")
 	case !bytes.Equal(magic, []byte("PAR1")):
-		return nil, 0, fmt.Errorf("no PAR1 magic at the end (found %q)", magic)
+		return nil, 0, nil, fmt.Errorf("no PAR1 magic at the end (found %q)", magic)
 	}
 	metaLen := int64(binary.LittleEndian.Uint32(tail[:4]))
 	if metaLen == 0 || metaLen > size-footerTail-4 {
-		return nil, 0, fmt.Errorf("footer length %d does not fit in an object of %d bytes", metaLen, size)
+		return nil, 0, nil, fmt.Errorf("footer length %d does not fit in an object of %d bytes", metaLen, size)
 	}
 	dataEnd := size - footerTail - metaLen
 	buf := make([]byte, metaLen)
 	if _, err := ra.ReadAt(buf, dataEnd); err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, fmt.Errorf("read footer: %w", err)
+		return nil, 0, nil, fmt.Errorf("read footer: %w", err)
 	}
 	if err := vetThrift(buf); err != nil {
-		return nil, 0, fmt.Errorf("footer: %w", err)
+		return nil, 0, nil, fmt.Errorf("footer: %w", err)
+	}
+	buf, notes, err := dropUnknownLogicalTypes(buf)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("footer: %w", err)
 	}
 	md, err := decodeMetadata(buf)
 	if err != nil {
-		return nil, 0, fmt.Errorf("footer: %w", err)
+		return nil, 0, nil, fmt.Errorf("footer: %w", err)
 	}
 	md.SetSourceFileSize(size)
-	return md, dataEnd, nil
+	return md, dataEnd, notes, nil
 }
 
 // decodeMetadata decodes a vetted footer; arrow-go panics on some
