@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	discoveryv1 "github.com/cloudquery/plugin-pb-go/pb/discovery/v1"
 	pluginv3 "github.com/cloudquery/plugin-pb-go/pb/plugin/v3"
@@ -62,12 +65,18 @@ func TestServeBinary(t *testing.T) {
 		"lake/metrics/cpu/part-0.parquet": parquetInts(t, "value", 1, 2, 3),
 		"lake/metrics/cpu/part-1.parquet": parquetInts(t, "value", 4),
 		"lake/hosts.parquet":              parquetInts(t, "id", 42),
+		// Corrupt objects among the good ones: arrow-go dereferenced the missing
+		// chunk metadata in a goroutine of its own and the process died (the
+		// CLI saw "Unavailable ... EOF" and every table got zero rows); the
+		// short one silently yielded part of its rows.
+		"lake/metrics/cpu/part-2.parquet": withoutChunkMetadata(t, parquetInts(t, "value", 100, 200)),
+		"lake/metrics/cpu/part-3.parquet": shortData(t, parquetInts(t, "value", 300, 400, 500)),
 	})
 
 	addr := freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var logs bytes.Buffer
+	var logs lockedBuffer // read while the process still writes
 	cmd := exec.Command(argv[0], append(argv[1:], "--address", addr, "--log-format", "json", "--log-level", "debug")...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "CQ_TELEMETRY_LEVEL=none")
@@ -167,6 +176,19 @@ func TestServeBinary(t *testing.T) {
 	if fmt.Sprint(counts) != "map[hosts:1 metrics_cpu:4]" || fmt.Sprint(sums) != "map[hosts:42 metrics_cpu:10]" {
 		t.Fatalf("counts %v sums %v", counts, sums)
 	}
+	// The process survived and said why each bad object was skipped.
+	if _, err := pc.GetName(ctx, &pluginv3.GetName_Request{}); err != nil {
+		t.Fatalf("plugin not serving after the sync: %v", err)
+	}
+	out := logs.String()
+	for _, want := range []string{
+		`malformed parquet: s3://warehouse/lake/metrics/cpu/part-2.parquet: row group 0, column \"value\": column chunk has no metadata`,
+		`incomplete parquet: s3://warehouse/lake/metrics/cpu/part-3.parquet: row group 0, column \"value\": chunk at bytes`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plugin log lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 func waitReady(ctx context.Context, t *testing.T, dc discoveryv1.DiscoveryClient) []int32 {
@@ -234,6 +256,51 @@ func parquetInts(t *testing.T, column string, values ...int64) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// rewriteFooter re-encodes the footer of a valid file after edit, keeping
+// the first keep bytes of its data region.
+func rewriteFooter(t *testing.T, good []byte, keep func(int) int, edit func(*metadata.FileMetaData)) []byte {
+	t.Helper()
+	n := int(binary.LittleEndian.Uint32(good[len(good)-8:]))
+	region := good[:len(good)-8-n]
+	md, err := metadata.NewFileMetaData(good[len(good)-8-n:len(good)-8], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(md)
+	var foot bytes.Buffer
+	if _, err := md.WriteTo(&foot, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := append(append([]byte(nil), region[:keep(len(region))]...), foot.Bytes()...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(foot.Len()))
+	return append(out, "PAR1"...)
+}
+
+func withoutChunkMetadata(t *testing.T, good []byte) []byte {
+	return rewriteFooter(t, good, func(n int) int { return n }, func(md *metadata.FileMetaData) { md.RowGroups[0].Columns[0].MetaData = nil })
+}
+
+func shortData(t *testing.T, good []byte) []byte {
+	return rewriteFooter(t, good, func(n int) int { return n * 7 / 10 }, func(*metadata.FileMetaData) {})
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func containsInt(vs []int32, want int32) bool {

@@ -36,6 +36,10 @@ type StateFactory func(context.Context, *plugin.BackendOptions) (state.Client, e
 // Option customises a Client.
 type Option func(*Client)
 
+// WithMaxRecordBytes bounds the buffers of one record sent to the destination
+// (default parquetio.DefaultBatchBytes); tests use a small bound.
+func WithMaxRecordBytes(n int64) Option { return func(c *Client) { c.maxRecordBytes = n } }
+
 // WithStateFactory replaces the gRPC state-backend connection (tests).
 func WithStateFactory(f StateFactory) Option { return func(c *Client) { c.newState = f } }
 
@@ -49,6 +53,8 @@ type Client struct {
 	api      API
 	tables   schema.Tables
 	newState StateFactory
+	// maxRecordBytes bounds one record's buffers; 0 means parquetio.DefaultBatchBytes.
+	maxRecordBytes int64
 }
 
 // New discovers the tables of the bucket. With noConnection (the CLI asks for
@@ -104,13 +110,16 @@ func (c *Client) discover(ctx context.Context) (schema.Tables, error) {
 	for i, name := range names {
 		g.Go(func() error {
 			for _, o := range groups[name] {
-				sc, err := parquetio.Schema(gctx, c.api, c.bucketObject(o))
+				sc, notes, err := parquetio.Schema(gctx, c.api, c.bucketObject(o))
 				if err != nil {
 					if gctx.Err() != nil {
 						return gctx.Err()
 					}
 					c.logger.Warn().Err(err).Str("table", name).Str("key", o.Key).Msg("cannot read schema; trying the next object")
 					continue
+				}
+				for _, n := range notes {
+					c.logger.Warn().Str("table", name).Str("key", o.Key).Msg(n)
 				}
 				desc := fmt.Sprintf("Parquet objects under s3://%s/%s (schema from %s)", c.spec.Bucket, c.spec.PathPrefix, o.Key)
 				tbl := tableFromSchema(name, desc, sc, c.spec.Incremental)
@@ -298,7 +307,8 @@ func (c *Client) syncObject(ctx context.Context, t *schema.Table, sc *arrow.Sche
 		out := array.NewRecordBatch(sc, rec.Columns(), rec.NumRows())
 		return send(ctx, res, &message.SyncInsert{Record: out})
 	}
-	rows, err := parquetio.ReadBatches(ctx, c.api, c.bucketObject(o), int64(c.spec.RowsPerRecord), check, emit)
+	opts := parquetio.ReadOptions{BatchRows: int64(c.spec.RowsPerRecord), BatchBytes: c.maxRecordBytes}
+	rows, err := parquetio.ReadBatches(ctx, c.api, c.bucketObject(o), opts, check, emit)
 	if err != nil && errors.Is(err, parquetio.ErrVanished) {
 		return rows, fmt.Errorf("object vanished after listing: %w", err)
 	}

@@ -3,6 +3,7 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/http/httptest"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -77,6 +79,28 @@ func parquetFile(t *testing.T, sc *arrow.Schema, from, n int, rowGroup int64) []
 		t.Fatalf("write parquet: %v", err)
 	}
 	return buf.Bytes()
+}
+
+// damaged rewrites the footer of a valid file after edit, keeping the first
+// keep bytes of its data region: the footer stays intact, the data may not.
+func damaged(t *testing.T, good []byte, keep float64, edit func(*metadata.FileMetaData)) []byte {
+	t.Helper()
+	n := int(binary.LittleEndian.Uint32(good[len(good)-8:]))
+	region := good[:len(good)-8-n]
+	md, err := metadata.NewFileMetaData(good[len(good)-8-n:len(good)-8], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(md)
+	}
+	var foot bytes.Buffer
+	if _, err := md.WriteTo(&foot, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := append(append([]byte(nil), region[:int(float64(len(region))*keep)]...), foot.Bytes()...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(foot.Len()))
+	return append(out, "PAR1"...)
 }
 
 type fixture struct {
@@ -164,12 +188,16 @@ func (w *syncWriter) String() string {
 func lakeObjects(t *testing.T) map[string][]byte {
 	good := parquetFile(t, userSchema, 100, 4, 1024)
 	return map[string][]byte{
-		"data/users.parquet":           parquetFile(t, userSchema, 1, 3, 1024),
-		"data/sales/part-0.parquet":    parquetFile(t, userSchema, 10, 2, 1024),
-		"data/sales/part-1.parquet":    parquetFile(t, userSchema, 12, 3, 2),
-		"data/sales/part-2.parquet":    parquetFile(t, otherSchema, 0, 5, 1024), // schema mismatch
-		"data/sales/part-3.parquet":    []byte("this is not parquet at all"),    // corrupt
-		"data/sales/part-4.parquet":    good[:len(good)/2],                      // truncated
+		"data/users.parquet":        parquetFile(t, userSchema, 1, 3, 1024),
+		"data/sales/part-0.parquet": parquetFile(t, userSchema, 10, 2, 1024),
+		"data/sales/part-1.parquet": parquetFile(t, userSchema, 12, 3, 2),
+		"data/sales/part-2.parquet": parquetFile(t, otherSchema, 0, 5, 1024), // schema mismatch
+		"data/sales/part-3.parquet": []byte("this is not parquet at all"),    // corrupt
+		"data/sales/part-4.parquet": good[:len(good)/2],                      // truncated
+		"data/sales/part-5.parquet": damaged(t, good, 0.7, nil),              // footer intact, last 30% of the data gone
+		"data/sales/part-6.parquet": damaged(t, good, 1, func(md *metadata.FileMetaData) { // arrow-go panicked in its own goroutine
+			md.RowGroups[0].Columns[1].MetaData = nil
+		}),
 		"data/events/eu/a.parquet":     parquetFile(t, eventSchema, 0, 1200, 300),
 		"data/events/eu/b.parquet":     parquetFile(t, eventSchema, 5000, 7, 1024), // deleted mid-sync
 		"data/events/eu/c.parquet":     parquetFile(t, eventSchema, 2000, 5, 1024),
@@ -340,6 +368,8 @@ func TestSyncAgainstEmulator(t *testing.T) {
 			for _, want := range []string{
 				`"key":"data/sales/part-2.parquet"`, "schema mismatch",
 				`"key":"data/sales/part-3.parquet"`, `"key":"data/sales/part-4.parquet"`, "malformed parquet",
+				`"key":"data/sales/part-5.parquet"`, `incomplete parquet: s3://lake/data/sales/part-5.parquet: row group 0, column \"name\": chunk at bytes 117+115 ends past the data region (162 bytes)`,
+				`malformed parquet: s3://lake/data/sales/part-6.parquet: row group 0, column \"name\": column chunk has no metadata`,
 				`"key":"data/events/eu/b.parquet"`, "object vanished after listing",
 				`"table":"broken"`, "no readable object",
 				"duplicate column id in table dupes", `"key":"data/dupes/a.parquet"`,

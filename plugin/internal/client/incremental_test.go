@@ -176,10 +176,28 @@ func TestIncrementalSync(t *testing.T) {
 	if got := fmt.Sprint(syncIDs()); got != "map[sales:[8]]" {
 		t.Fatalf("sync past a malformed object = %s", got)
 	}
-	if connects != 8 || st.closed != 8 {
-		t.Fatalf("state connects %d, closes %d; want 8 each", connects, st.closed)
+	// An incomplete object (footer intact, data short) is not passed over:
+	// the cursor stays before it, so h and every newer object are read again
+	// until h is whole (here: rewritten, with a new modification time).
+	put("data/sales/h.parquet", damaged(t, parquetFile(t, userSchema, 9, 3, 1024), 0.7, nil))
+	put("data/sales/i.parquet", parquetFile(t, userSchema, 12, 1, 1024))
+	if got := fmt.Sprint(syncIDs()); got != "map[sales:[12]]" {
+		t.Fatalf("sync with an incomplete object = %s", got)
 	}
-	if v := st.flushed["s3://lake/data/#sales"]; !strings.Contains(v, "g.parquet") {
+	if got := fmt.Sprint(syncIDs()); got != "map[sales:[12]]" {
+		t.Fatalf("sync after an incomplete object = %s (want i again: the cursor must not pass h)", got)
+	}
+	put("data/sales/h.parquet", parquetFile(t, userSchema, 9, 3, 1024))
+	if got := fmt.Sprint(syncIDs()); got != "map[sales:[9 10 11 12]]" {
+		t.Fatalf("sync after h was completed = %s", got)
+	}
+	if got := fmt.Sprint(syncIDs()); got != "map[]" {
+		t.Fatalf("sync after everything was read = %s", got)
+	}
+	if connects != 12 || st.closed != 12 {
+		t.Fatalf("state connects %d, closes %d; want 12 each", connects, st.closed)
+	}
+	if v := st.flushed["s3://lake/data/#sales"]; !strings.Contains(v, "h.parquet") {
 		t.Fatalf("sales cursor = %q", v)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -30,10 +31,19 @@ var ErrVanished = errors.New("object no longer exists")
 // ErrMalformed marks an object that is not readable Parquet.
 var ErrMalformed = errors.New("malformed parquet")
 
+// ErrIncomplete marks an object that holds fewer rows than its footer promises
+// (a truncated data region, or a column that ends early). It is not permanent:
+// the object may still be being written or replaced, so an incremental cursor
+// stays before it.
+var ErrIncomplete = errors.New("incomplete parquet")
+
+// ErrTooLarge marks an object with a single row larger than a record may be.
+var ErrTooLarge = errors.New("row too large")
+
 // Permanent reports whether retrying cannot help: the object is gone or its
 // bytes are bad. Anything else (a throttled or failed GET) may succeed later.
 func Permanent(err error) bool {
-	return errors.Is(err, ErrVanished) || errors.Is(err, ErrMalformed)
+	return errors.Is(err, ErrVanished) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge)
 }
 
 // Object identifies one object to read. Size comes from the listing, so no HEAD is needed.
@@ -43,71 +53,233 @@ type Object struct {
 	Size   int64
 }
 
-// Schema returns the Arrow schema of a Parquet object (from its footer only).
-func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, err error) {
-	defer recoverTo(&err, obj)
-	fr, ra, closeFn, err := open(ctx, api, obj, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFn()
-	sc, err = fr.Schema()
-	if err != nil {
-		return nil, classify(ctx, ra, err)
-	}
-	return sc, nil
+// DefaultBatchBytes bounds the buffers of one emitted record. The SDK drops
+// (with an error log) any message over 100 MiB, and an Arrow IPC message over
+// 2 GiB cannot be encoded at all; records are split well below both.
+const DefaultBatchBytes int64 = 64 << 20
+
+// ReadOptions bounds the records ReadBatches emits.
+type ReadOptions struct {
+	// BatchRows is the maximum number of rows per record (at least 1).
+	BatchRows int64
+	// BatchBytes is the maximum size of a record's buffers; 0 means DefaultBatchBytes.
+	BatchBytes int64
 }
 
-// ReadBatches streams the rows of obj as record batches of at most batchSize
-// rows. check vets the file's schema before any row is read; emit receives each
-// batch (valid only during the call; Retain it to keep it). It returns the
-// number of rows emitted, also on error.
-func ReadBatches(ctx context.Context, api Getter, obj Object, batchSize int64,
+// Schema returns the Arrow schema of a Parquet object (from its footer only),
+// and a note per column read other than its annotation says (a logical type
+// arrow-go cannot read falls back to the physical type).
+func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, notes []string, err error) {
+	defer recoverTo(&err, obj)
+	pf, ra, notes, err := open(ctx, api, obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() { _ = pf.Close() }()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		return nil, nil, classify(ctx, ra, err)
+	}
+	sc, err = fr.Schema()
+	if err != nil {
+		return nil, nil, classify(ctx, ra, err)
+	}
+	int96, err := int96Fields(fr)
+	if err != nil {
+		return nil, nil, classify(ctx, ra, err)
+	}
+	return withInt96Micros(sc, int96), notes, nil
+}
+
+// ReadBatches streams the rows of obj as record batches of at most
+// opts.BatchRows rows and opts.BatchBytes bytes. check vets the file's schema
+// before any row is read; emit receives each batch (valid only during the
+// call; Retain it to keep it). It returns the number of rows emitted, also on
+// error.
+//
+// The rows emitted equal the footer's row count, or ReadBatches fails: the
+// footer is checked against the object before any row is read (a data region
+// shorter than the footer promises is ErrIncomplete, with nothing emitted), and
+// every column must deliver every row the footer promises. A page that fails
+// to decode part-way still fails the object after earlier batches were
+// emitted; the count says how many.
+//
+// Decoding runs on the calling goroutine (arrow-go's parallel reading is off,
+// and the column readers are built here), so a decoder panic is recovered as
+// ErrMalformed. arrow-go still reads struct children in goroutines of its own:
+// the metadata they use is validated, and those columns are decoded once here
+// first (dryRunNested), so that a corrupt page fails here, not there.
+func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	check func(*arrow.Schema) error, emit func(arrow.RecordBatch) error,
 ) (rows int64, err error) {
 	defer recoverTo(&err, obj)
-	fr, ra, closeFn, err := open(ctx, api, obj, batchSize)
+	if opts.BatchRows < 1 {
+		return 0, fmt.Errorf("batch rows %d: must be at least 1", opts.BatchRows)
+	}
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = DefaultBatchBytes
+	}
+	pf, ra, _, err := open(ctx, api, obj)
 	if err != nil {
 		return 0, err
 	}
-	defer closeFn()
+	defer func() { _ = pf.Close() }()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: opts.BatchRows}, memory.DefaultAllocator)
+	if err != nil {
+		return 0, classify(ctx, ra, err)
+	}
 	sc, err := fr.Schema()
 	if err != nil {
 		return 0, classify(ctx, ra, err)
 	}
-	if err := check(sc); err != nil {
-		return 0, err
-	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	int96, err := int96Fields(fr)
 	if err != nil {
 		return 0, classify(ctx, ra, err)
 	}
-	defer rr.Release()
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		if err := emit(rec); err != nil {
+	sc = withInt96Micros(sc, int96)
+	if err := check(sc); err != nil {
+		return 0, err
+	}
+	total := pf.NumRows()
+	if total == 0 {
+		return 0, nil
+	}
+	if err := dryRunNested(fr); err != nil {
+		return 0, classify(ctx, ra, err)
+	}
+	readers, sc, err := fieldReaders(ctx, fr, sc, int96)
+	if err != nil {
+		return 0, classify(ctx, ra, err)
+	}
+	defer func() {
+		for _, r := range readers {
+			r.Release()
+		}
+	}()
+	want := opts.BatchRows
+	for rows < total {
+		if err := ctx.Err(); err != nil {
 			return rows, err
 		}
-		rows += rec.NumRows()
-	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return rows, classify(ctx, ra, err)
+		n := min(want, total-rows)
+		tbl, err := readTable(readers, sc, n, rows, total)
+		if err != nil {
+			return rows, classify(ctx, ra, err)
+		}
+		size := tableBytes(tbl)
+		sent, err := emitTable(tbl, opts.BatchBytes, emit)
+		tbl.Release()
+		rows += sent
+		if errors.Is(err, ErrTooLarge) {
+			return rows, fmt.Errorf("s3://%s/%s: at row %d: %w", obj.Bucket, obj.Key, rows, err)
+		}
+		if err != nil {
+			return rows, err
+		}
+		// Decode about one record's worth of bytes next time.
+		if size > opts.BatchBytes {
+			want = max(1, n*opts.BatchBytes/size)
+		} else {
+			want = min(opts.BatchRows, want*2)
+		}
 	}
 	return rows, nil
 }
 
-func open(ctx context.Context, api Getter, obj Object, batchSize int64) (*pqarrow.FileReader, *rangeReader, func(), error) {
+// fieldReaders builds one reader per top-level field on this goroutine
+// (pqarrow.GetFieldReaders would start a goroutine per field). Every column
+// chunk's metadata is materialised first, here, so that arrow-go's own
+// goroutines for struct children meet no metadata they could panic on.
+func fieldReaders(ctx context.Context, fr *pqarrow.FileReader, sc *arrow.Schema, int96 map[int]bool) ([]columnReader, *arrow.Schema, error) {
+	pf := fr.ParquetReader()
+	ncols := pf.MetaData().Schema.NumColumns()
+	rowGroups := make([]int, pf.NumRowGroups())
+	for i := range rowGroups {
+		rowGroups[i] = i
+		rg := pf.RowGroup(i)
+		for j := 0; j < ncols; j++ {
+			if _, err := rg.MetaData().ColumnChunk(j); err != nil {
+				return nil, nil, fmt.Errorf("row group %d, column %d: %w", i, j, err)
+			}
+		}
+	}
+	leaves := make(map[int]bool, ncols)
+	for j := 0; j < ncols; j++ {
+		leaves[j] = true
+	}
+	readers := make([]columnReader, 0, sc.NumFields())
+	fields := make([]arrow.Field, 0, sc.NumFields())
+	for i, f := range sc.Fields() {
+		if int96[i] {
+			r := newInt96Reader(pf, fr.Manifest.Fields[i].ColIndex, f)
+			readers = append(readers, r)
+			fields = append(fields, *r.Field())
+			continue
+		}
+		r, err := fr.GetFieldReader(ctx, i, leaves, rowGroups)
+		if err == nil && r == nil {
+			err = fmt.Errorf("column %q has no readable leaf", f.Name)
+		}
+		if err != nil {
+			for _, r := range readers {
+				r.Release()
+			}
+			return nil, nil, fmt.Errorf("column %q: %w", f.Name, err)
+		}
+		readers = append(readers, r)
+		fields = append(fields, *r.Field())
+	}
+	md := sc.Metadata()
+	return readers, arrow.NewSchema(fields, &md), nil
+}
+
+// readTable reads the next n rows of every column. A column that delivers
+// fewer rows than the footer promises makes the object ErrIncomplete.
+// columnReader is a pqarrow.ColumnReader or the plugin's own INT96 reader.
+type columnReader interface {
+	NextBatch(n int64) (*arrow.Chunked, error)
+	Field() *arrow.Field
+	Release()
+}
+
+func readTable(readers []columnReader, sc *arrow.Schema, n, done, total int64) (arrow.Table, error) {
+	cols := make([]arrow.Column, 0, len(readers))
+	defer func() {
+		for i := range cols {
+			cols[i].Release()
+		}
+	}()
+	for i, r := range readers {
+		chunked, err := r.NextBatch(n)
+		if err != nil {
+			return nil, fmt.Errorf("column %q at row %d: %w", sc.Field(i).Name, done, err)
+		}
+		got := int64(chunked.Len())
+		if got != n {
+			chunked.Release()
+			return nil, short("column %q ends after %d of the %d rows the footer promises",
+				sc.Field(i).Name, done+got, total)
+		}
+		cols = append(cols, *arrow.NewColumn(sc.Field(i), chunked))
+		chunked.Release()
+	}
+	return array.NewTable(sc, cols, n), nil
+}
+
+func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeReader, []string, error) {
 	ra := &rangeReader{ctx: ctx, api: api, obj: obj}
-	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(memory.DefaultAllocator)))
+	md, dataEnd, notes, err := readFooter(ra)
 	if err != nil {
 		return nil, ra, nil, classify(ctx, ra, err)
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchSize}, memory.DefaultAllocator)
-	if err != nil {
-		_ = pf.Close()
+	if err := vetMetadata(md, dataEnd); err != nil {
 		return nil, ra, nil, classify(ctx, ra, err)
 	}
-	return fr, ra, func() { _ = pf.Close() }, nil
+	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(memory.DefaultAllocator)), file.WithMetadata(md))
+	if err != nil {
+		return nil, ra, nil, classify(ctx, ra, err)
+	}
+	return pf, ra, notes, nil
 }
 
 // classify tells apart why reading failed: cancellation, a failed GET (the
@@ -119,6 +291,8 @@ func classify(ctx context.Context, ra *rangeReader, err error) error {
 		return ctx.Err()
 	case ra.failed != nil:
 		return ra.failed
+	case errors.As(err, new(*shortError)):
+		return fmt.Errorf("%w: s3://%s/%s: %w", ErrIncomplete, ra.obj.Bucket, ra.obj.Key, err)
 	default:
 		return fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, ra.obj.Bucket, ra.obj.Key, err)
 	}

@@ -40,7 +40,7 @@ func (m *memGetter) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...fun
 	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(m.data[from : to+1]))}, nil
 }
 
-func ints(t *testing.T, n int) []byte {
+func ints(t testing.TB, n int) []byte {
 	t.Helper()
 	sc := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
 	b := array.NewInt64Builder(memory.DefaultAllocator)
@@ -94,7 +94,7 @@ func TestReadBatches(t *testing.T) {
 	accept := func(*arrow.Schema) error { return nil }
 	var sizes []int64
 	var sum int64
-	rows, err := ReadBatches(context.Background(), &memGetter{data: data}, obj, 100, accept, func(rec arrow.RecordBatch) error {
+	rows, err := ReadBatches(context.Background(), &memGetter{data: data}, obj, ReadOptions{BatchRows: 100}, accept, func(rec arrow.RecordBatch) error {
 		sizes = append(sizes, rec.NumRows())
 		for _, v := range rec.Column(0).(*array.Int64).Int64Values() {
 			sum += v
@@ -127,7 +127,7 @@ func TestReadErrorsAreClassified(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ReadBatches(context.Background(), tt.api, Object{Bucket: "b", Key: "k", Size: tt.size}, 100, tt.check,
+			_, err := ReadBatches(context.Background(), tt.api, Object{Bucket: "b", Key: "k", Size: tt.size}, ReadOptions{BatchRows: 100}, tt.check,
 				func(arrow.RecordBatch) error { return nil })
 			if err == nil {
 				t.Fatal("want error")

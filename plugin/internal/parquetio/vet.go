@@ -1,0 +1,242 @@
+package parquetio
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/thrift/lib/go/thrift"
+)
+
+// footerTail is the 4-byte metadata length plus the "PAR1" magic that end every Parquet file.
+const footerTail = 8
+
+// readFooter reads and decodes the file metadata of obj with every size in it
+// bounded by the object's size before anything is allocated: the length in the
+// tail must fit in the object, and the Thrift encoding is walked first with
+// list and string lengths capped by the footer's length (arrow-go's decoder
+// would otherwise pre-allocate up to 100 M list elements for a few bytes of
+// input). It returns the metadata and where the data region ends (the first
+// byte of the footer), with a note per column whose logical type arrow-go
+// cannot read and which falls back to its physical type.
+func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, []string, error) {
+	size := ra.obj.Size
+	if size < 4+footerTail {
+		return nil, 0, nil, fmt.Errorf("object of %d bytes is too small to be Parquet", size)
+	}
+	tail := make([]byte, footerTail)
+	if _, err := ra.ReadAt(tail, size-footerTail); err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, nil, fmt.Errorf("read footer: %w", err)
+	}
+	switch magic := tail[4:]; {
+	case bytes.Equal(magic, []byte("PARE")):
+		return nil, 0, nil, errors.New("encrypted footer (PARE): encrypted Parquet is not supported")
+	case !bytes.Equal(magic, []byte("PAR1")):
+		return nil, 0, nil, fmt.Errorf("no PAR1 magic at the end (found %q)", magic)
+	}
+	metaLen := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if metaLen == 0 || metaLen > size-footerTail-4 {
+		return nil, 0, nil, fmt.Errorf("footer length %d does not fit in an object of %d bytes", metaLen, size)
+	}
+	dataEnd := size - footerTail - metaLen
+	buf := make([]byte, metaLen)
+	if _, err := ra.ReadAt(buf, dataEnd); err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, nil, fmt.Errorf("read footer: %w", err)
+	}
+	if err := vetThrift(buf); err != nil {
+		return nil, 0, nil, fmt.Errorf("footer: %w", err)
+	}
+	buf, notes, err := dropUnknownLogicalTypes(buf)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("footer: %w", err)
+	}
+	md, err := decodeMetadata(buf)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("footer: %w", err)
+	}
+	md.SetSourceFileSize(size)
+	return md, dataEnd, notes, nil
+}
+
+// decodeMetadata decodes a vetted footer; arrow-go panics on some
+// well-formed Thrift that is not a valid schema (no schema elements at all).
+func decodeMetadata(buf []byte) (md *metadata.FileMetaData, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("invalid file metadata: %v", r)
+		}
+	}()
+	return metadata.NewFileMetaData(buf, nil)
+}
+
+// vetThrift walks a Thrift compact-encoded struct without building it,
+// refusing any list, set, map or string longer than the buffer itself: each
+// element takes at least one byte, so a longer one is corrupt.
+func vetThrift(buf []byte) error {
+	cfg := &thrift.TConfiguration{MaxMessageSize: int32(min(len(buf), math.MaxInt32))}
+	proto := thrift.NewTCompactProtocolConf(&thrift.TMemoryBuffer{Buffer: bytes.NewBuffer(buf)}, cfg)
+	return thrift.SkipDefaultDepth(context.Background(), proto, thrift.STRUCT)
+}
+
+// vetMetadata checks what arrow-go's reader trusts without checking, in
+// goroutines it starts itself (where a panic cannot be recovered): every column
+// chunk has metadata, lies within the data region, and the row counts agree.
+// A chunk past the end of the data means the object is shorter than its
+// footer says: ErrIncomplete.
+func vetMetadata(md *metadata.FileMetaData, dataEnd int64) error {
+	if md.IsSetEncryptionAlgorithm() {
+		return errors.New("encrypted Parquet is not supported")
+	}
+	if md.Schema == nil || md.Schema.Root() == nil {
+		return errors.New("footer has no schema")
+	}
+	total := md.GetNumRows()
+	if total < 0 {
+		return fmt.Errorf("footer: negative row count %d", total)
+	}
+	ncols := md.Schema.NumColumns()
+	var sum int64
+	for i, rg := range md.GetRowGroups() {
+		if rg == nil {
+			return fmt.Errorf("row group %d: no metadata", i)
+		}
+		if rg.NumRows < 0 {
+			return fmt.Errorf("row group %d: negative row count %d", i, rg.NumRows)
+		}
+		if sum > math.MaxInt64-rg.NumRows {
+			return fmt.Errorf("row group %d: row count overflows", i)
+		}
+		sum += rg.NumRows
+		if len(rg.Columns) != ncols {
+			return fmt.Errorf("row group %d: %d column chunks for %d columns", i, len(rg.Columns), ncols)
+		}
+		for j, cc := range rg.Columns {
+			col := md.Schema.Column(j)
+			where := fmt.Sprintf("row group %d, column %q", i, col.Path())
+			switch {
+			case cc == nil || cc.MetaData == nil:
+				return fmt.Errorf("%s: column chunk has no metadata", where)
+			case cc.CryptoMetadata != nil || cc.EncryptedColumnMetadata != nil:
+				return fmt.Errorf("%s: encrypted columns are not supported", where)
+			case cc.FilePath != nil && *cc.FilePath != "":
+				return fmt.Errorf("%s: column chunk in another file (%q) is not supported", where, *cc.FilePath)
+			}
+			m := cc.MetaData
+			if int32(m.Type) != int32(col.PhysicalType()) {
+				return fmt.Errorf("%s: chunk type %s, schema type %s", where, m.Type, col.PhysicalType())
+			}
+			if m.NumValues < 0 || m.TotalCompressedSize < 0 || m.TotalUncompressedSize < 0 || m.DataPageOffset < 0 {
+				return fmt.Errorf("%s: negative count, size or offset", where)
+			}
+			if col.MaxRepetitionLevel() == 0 && m.NumValues != rg.NumRows {
+				return fmt.Errorf("%s: chunk holds %d values for %d rows", where, m.NumValues, rg.NumRows)
+			}
+			start := m.DataPageOffset
+			if m.DictionaryPageOffset != nil && *m.DictionaryPageOffset > 0 && *m.DictionaryPageOffset < start {
+				start = *m.DictionaryPageOffset
+			}
+			if start > dataEnd || m.TotalCompressedSize > dataEnd-start {
+				return short("%s: chunk at bytes %d+%d ends past the data region (%d bytes)", where, start, m.TotalCompressedSize, dataEnd)
+			}
+			for _, r := range []struct {
+				off *int64
+				n   *int32
+			}{{cc.ColumnIndexOffset, cc.ColumnIndexLength}, {cc.OffsetIndexOffset, cc.OffsetIndexLength}, {m.BloomFilterOffset, m.BloomFilterLength}} {
+				if r.off != nil && (*r.off < 0 || *r.off > dataEnd || (r.n != nil && (*r.n < 0 || int64(*r.n) > dataEnd-*r.off))) {
+					return fmt.Errorf("%s: index or bloom filter outside the data region", where)
+				}
+			}
+		}
+	}
+	if sum != total {
+		return fmt.Errorf("footer: row groups hold %d rows, file metadata says %d", sum, total)
+	}
+	return nil
+}
+
+// shortError is data missing from an object whose footer is intact; classify
+// reports it as ErrIncomplete.
+type shortError struct{ error }
+
+func short(format string, args ...any) error {
+	return &shortError{fmt.Errorf(format, args...)}
+}
+
+// dryRunNested decodes, on the calling goroutine, every leaf column that sits
+// below a struct, exactly as pqarrow's leaf reader will (record reader, page
+// reader, every row group), and discards the values. pqarrow loads struct
+// children in goroutines of its own (errgroup, even with Parallel off), where a
+// decoder panic on a corrupt page cannot be recovered and would end the
+// process; here it is recovered as ErrMalformed before any row is emitted.
+// The cost is a second read of those columns only; flat columns are decoded
+// once, on the calling goroutine, by ReadBatches itself.
+func dryRunNested(fr *pqarrow.FileReader) error {
+	var leaves []pqarrow.SchemaField
+	var walk func(sf pqarrow.SchemaField, underStruct bool)
+	walk = func(sf pqarrow.SchemaField, underStruct bool) {
+		if len(sf.Children) == 0 {
+			if underStruct && sf.IsLeaf() {
+				leaves = append(leaves, sf)
+			}
+			return
+		}
+		isStruct := underStruct || sf.Field.Type.ID() == arrow.STRUCT ||
+			(sf.Field.Type.ID() == arrow.EXTENSION && sf.Field.Type.(arrow.ExtensionType).StorageType().ID() == arrow.STRUCT)
+		for _, c := range sf.Children {
+			walk(c, isStruct)
+		}
+	}
+	for _, sf := range fr.Manifest.Fields {
+		walk(sf, false)
+	}
+	if len(leaves) == 0 {
+		return nil
+	}
+	pf := fr.ParquetReader()
+	const chunk = 4096
+	for _, leaf := range leaves {
+		descr := pf.MetaData().Schema.Column(leaf.ColIndex)
+		rr := file.NewRecordReader(descr, leaf.LevelInfo, leaf.Field.Type, memory.DefaultAllocator, pf.BufferPool())
+		err := func() error {
+			defer rr.Release()
+			for i := 0; i < pf.NumRowGroups(); i++ {
+				pr, err := pf.RowGroup(i).GetColumnPageReader(leaf.ColIndex)
+				if err != nil {
+					return err
+				}
+				rr.SetPageReader(pr)
+				// Never more records than the row group holds: a corrupt page
+				// header can claim billions of values.
+				for left := pf.MetaData().RowGroups[i].NumRows; left > 0 && rr.HasMore(); {
+					rr.Reset()
+					k := min(left, chunk)
+					if err := rr.Reserve(k); err != nil {
+						return err
+					}
+					n, err := rr.ReadRecords(k)
+					if err != nil {
+						return err
+					}
+					if n == 0 {
+						break
+					}
+					left -= n
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return fmt.Errorf("column %q: %w", descr.Path(), err)
+		}
+	}
+	return nil
+}
