@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -28,6 +27,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
 
 const testVersion = "v9.8.7-test"
@@ -258,32 +259,12 @@ func parquetInts(t *testing.T, column string, values ...int64) []byte {
 	return buf.Bytes()
 }
 
-// rewriteFooter re-encodes the footer of a valid file after edit, keeping
-// the first keep bytes of its data region.
-func rewriteFooter(t *testing.T, good []byte, keep func(int) int, edit func(*metadata.FileMetaData)) []byte {
-	t.Helper()
-	n := int(binary.LittleEndian.Uint32(good[len(good)-8:]))
-	region := good[:len(good)-8-n]
-	md, err := metadata.NewFileMetaData(good[len(good)-8-n:len(good)-8], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit(md)
-	var foot bytes.Buffer
-	if _, err := md.WriteTo(&foot, nil); err != nil {
-		t.Fatal(err)
-	}
-	out := append(append([]byte(nil), region[:keep(len(region))]...), foot.Bytes()...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(foot.Len()))
-	return append(out, "PAR1"...)
-}
-
 func withoutChunkMetadata(t *testing.T, good []byte) []byte {
-	return rewriteFooter(t, good, func(n int) int { return n }, func(md *metadata.FileMetaData) { md.RowGroups[0].Columns[0].MetaData = nil })
+	return parquettest.Rewrite(t, good, func(n int) int { return n }, func(md *metadata.FileMetaData) { md.RowGroups[0].Columns[0].MetaData = nil })
 }
 
 func shortData(t *testing.T, good []byte) []byte {
-	return rewriteFooter(t, good, func(n int) int { return n * 7 / 10 }, func(*metadata.FileMetaData) {})
+	return parquettest.Rewrite(t, good, func(n int) int { return n * 7 / 10 }, func(*metadata.FileMetaData) {})
 }
 
 type lockedBuffer struct {

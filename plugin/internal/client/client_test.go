@@ -3,7 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net/http/httptest"
 	"sort"
@@ -28,6 +27,8 @@ import (
 
 	"github.com/infobloxopen/cq-source-s3/internal/client"
 	"github.com/infobloxopen/cq-source-s3/internal/spec"
+
+	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
 
 const bucket = "lake"
@@ -82,25 +83,9 @@ func parquetFile(t *testing.T, sc *arrow.Schema, from, n int, rowGroup int64) []
 }
 
 // damaged rewrites the footer of a valid file after edit, keeping the first
-// keep bytes of its data region: the footer stays intact, the data may not.
+// keep fraction of its data region: the footer stays intact, the data may not.
 func damaged(t *testing.T, good []byte, keep float64, edit func(*metadata.FileMetaData)) []byte {
-	t.Helper()
-	n := int(binary.LittleEndian.Uint32(good[len(good)-8:]))
-	region := good[:len(good)-8-n]
-	md, err := metadata.NewFileMetaData(good[len(good)-8-n:len(good)-8], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if edit != nil {
-		edit(md)
-	}
-	var foot bytes.Buffer
-	if _, err := md.WriteTo(&foot, nil); err != nil {
-		t.Fatal(err)
-	}
-	out := append(append([]byte(nil), region[:int(float64(len(region))*keep)]...), foot.Bytes()...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(foot.Len()))
-	return append(out, "PAR1"...)
+	return parquettest.Rewrite(t, good, func(n int) int { return int(float64(n) * keep) }, edit)
 }
 
 type fixture struct {

@@ -16,34 +16,13 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
 
 // Reproducers for the failure classes of real-world Parquet: each test builds
 // a valid file with arrow-go, damages it the way other tools' files are
 // damaged, and asserts exactly what the reader delivers.
-
-// footerOf splits a Parquet file into its data region and decoded metadata.
-func footerOf(t testing.TB, data []byte) ([]byte, *metadata.FileMetaData) {
-	t.Helper()
-	n := int(binary.LittleEndian.Uint32(data[len(data)-8:]))
-	md, err := metadata.NewFileMetaData(data[len(data)-8-n:len(data)-8], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data[:len(data)-8-n], md
-}
-
-// withFooter appends md to data as a footer (length and magic included).
-func withFooter(t testing.TB, data []byte, md *metadata.FileMetaData) []byte {
-	t.Helper()
-	var foot bytes.Buffer
-	if _, err := md.WriteTo(&foot, nil); err != nil {
-		t.Fatal(err)
-	}
-	out := append(append([]byte(nil), data...), foot.Bytes()...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(foot.Len()))
-	return append(out, "PAR1"...)
-}
 
 // nestedFile has a struct column, whose children arrow-go reads in goroutines
 // of its own: 30 rows {id: i, s: {a: i*10, b: "b-i"}} in row groups of 10.
@@ -101,7 +80,7 @@ func read(t testing.TB, data []byte, opts ReadOptions) readResult {
 // arrived without a word. Now nothing is emitted and the object is incomplete.
 func TestShortDataRegionIsIncomplete(t *testing.T) {
 	good := ints(t, 250) // row groups of 100, 100, 50
-	region, md := footerOf(t, good)
+	region, md := parquettest.Split(t, good)
 	lastRG := md.RowGroup(2)
 	cc, err := lastRG.ColumnChunk(0)
 	if err != nil {
@@ -115,9 +94,9 @@ func TestShortDataRegionIsIncomplete(t *testing.T) {
 		name string
 		data []byte
 	}{
-		{"last row group cut", withFooter(t, region[:lastStart], md)},
-		{"last 30% of the bytes removed", withFooter(t, region[:len(region)*7/10], md)},
-		{"last byte of the data removed", withFooter(t, region[:len(region)-1], md)},
+		{"last row group cut", parquettest.Join(t, region[:lastStart], md)},
+		{"last 30% of the bytes removed", parquettest.Join(t, region[:len(region)*7/10], md)},
+		{"last byte of the data removed", parquettest.Join(t, region[:len(region)-1], md)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,15 +120,15 @@ func TestShortDataRegionIsIncomplete(t *testing.T) {
 // Class 2, the footer side: row counts that disagree with each other.
 func TestInconsistentRowCountsAreRefused(t *testing.T) {
 	good := ints(t, 250)
-	region, md := footerOf(t, good)
+	region, md := parquettest.Split(t, good)
 	md.NumRows = 300 // file says 300, row groups hold 250
-	r := read(t, withFooter(t, region, md), ReadOptions{BatchRows: 100})
+	r := read(t, parquettest.Join(t, region, md), ReadOptions{BatchRows: 100})
 	if r.rows != 0 || !errors.Is(r.err, ErrMalformed) || !strings.Contains(r.err.Error(), "row groups hold 250 rows, file metadata says 300") {
 		t.Fatalf("rows %d, err %v", r.rows, r.err)
 	}
-	region, md = footerOf(t, good)
+	region, md = parquettest.Split(t, good)
 	md.RowGroups[1].NumRows = 120 // its chunk holds 100 values
-	r = read(t, withFooter(t, region, md), ReadOptions{BatchRows: 100})
+	r = read(t, parquettest.Join(t, region, md), ReadOptions{BatchRows: 100})
 	if r.rows != 0 || r.err == nil || !strings.Contains(r.err.Error(), `chunk holds 100 values for 120 rows`) {
 		t.Fatalf("rows %d, err %v", r.rows, r.err)
 	}
@@ -193,9 +172,9 @@ func TestCorruptChunkMetadataIsReportedNotFatal(t *testing.T) {
 		}
 		for _, d := range damage {
 			t.Run(f.name+"/"+d.name, func(t *testing.T) {
-				region, md := footerOf(t, f.data)
+				region, md := parquettest.Split(t, f.data)
 				d.edit(md)
-				r := read(t, withFooter(t, region, md), ReadOptions{BatchRows: 7})
+				r := read(t, parquettest.Join(t, region, md), ReadOptions{BatchRows: 7})
 				if r.rows != 0 || r.err == nil || !strings.Contains(r.err.Error(), "s3://b/t/x.parquet") || !strings.Contains(r.err.Error(), d.want) {
 					t.Fatalf("rows %d, err %v; want an error naming the object and %q", r.rows, r.err, d.want)
 				}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/parquet/metadata"
+
+	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
 
 // fuzzSeeds are the reproducers' files: valid ones and each kind of damage.
@@ -15,19 +17,19 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	spark := int96File(t, []time.Time{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), nullTime, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}, 2)
 	seeds := [][]byte{good, nested, spark, geoFile(t, "GEOMETRY"), bombFile(t, 20, 100), tinyHugeFooter(), []byte("PAR1PAR1"), []byte("not parquet at all")}
 	for _, f := range [][]byte{good, nested} {
-		region, _ := footerOf(t, f)
+		region, _ := parquettest.Split(t, f)
 		for _, edit := range []func(*metadata.FileMetaData){
 			func(md *metadata.FileMetaData) { md.RowGroups[1].Columns[0].MetaData = nil },
 			func(md *metadata.FileMetaData) { md.RowGroups[0].Columns[0].MetaData.TotalCompressedSize = -5 },
 			func(md *metadata.FileMetaData) { md.RowGroups[0].NumRows++ },
 			func(md *metadata.FileMetaData) { md.NumRows *= 2 },
 		} {
-			_, md := footerOf(t, f)
+			_, md := parquettest.Split(t, f)
 			edit(md)
-			seeds = append(seeds, withFooter(t, region, md))
+			seeds = append(seeds, parquettest.Join(t, region, md))
 		}
-		_, md := footerOf(t, f)
-		seeds = append(seeds, withFooter(t, region[:len(region)*7/10], md), f[:len(f)/2])
+		_, md := parquettest.Split(t, f)
+		seeds = append(seeds, parquettest.Join(t, region[:len(region)*7/10], md), f[:len(f)/2])
 	}
 	return seeds
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
 
 // geoFile has id INT64 and geom BYTE_ARRAY annotated with the logical type
@@ -35,14 +37,14 @@ func geoFile(t testing.TB, member string) []byte {
 	if err := pqarrow.WriteTable(tbl, &buf, 1024, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
 		t.Fatal(err)
 	}
-	region, md := footerOf(t, buf.Bytes())
+	region, md := parquettest.Split(t, buf.Bytes())
 	// The Thrift types live in an internal package of arrow-go: set the field by reflection.
 	el := reflect.ValueOf(md.FileMetaData.Schema[2]).Elem()
 	lt := reflect.New(el.FieldByName("LogicalType").Type().Elem())
 	m := lt.Elem().FieldByName(member)
 	m.Set(reflect.New(m.Type().Elem()))
 	el.FieldByName("LogicalType").Set(lt)
-	return withFooter(t, region, md)
+	return parquettest.Join(t, region, md)
 }
 
 // Compatibility item 7: a logical type arrow-go cannot read made the footer
