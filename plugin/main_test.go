@@ -17,9 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	discoveryv1 "github.com/cloudquery/plugin-pb-go/pb/discovery/v1"
 	pluginv3 "github.com/cloudquery/plugin-pb-go/pb/plugin/v3"
 	"github.com/cloudquery/plugin-sdk/v4/schema"
@@ -250,13 +248,7 @@ func parquetInts(t *testing.T, column string, values ...int64) []byte {
 	defer col.Release()
 	rec := array.NewRecordBatch(sc, []arrow.Array{col}, int64(len(values)))
 	defer rec.Release()
-	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
-	defer tbl.Release()
-	var buf bytes.Buffer
-	if err := pqarrow.WriteTable(tbl, &buf, 1024, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.WriteRecord(t, rec, 1024)
 }
 
 func withoutChunkMetadata(t *testing.T, good []byte) []byte {

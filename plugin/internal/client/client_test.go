@@ -13,9 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/cloudquery/plugin-sdk/v4/message"
@@ -73,13 +71,7 @@ func parquetFile(t *testing.T, sc *arrow.Schema, from, n int, rowGroup int64) []
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
-	defer tbl.Release()
-	var buf bytes.Buffer
-	if err := pqarrow.WriteTable(tbl, &buf, rowGroup, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatalf("write parquet: %v", err)
-	}
-	return buf.Bytes()
+	return parquettest.WriteRecord(t, rec, rowGroup)
 }
 
 // damaged rewrites the footer of a valid file after edit, keeping the first

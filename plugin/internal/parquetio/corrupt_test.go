@@ -1,7 +1,6 @@
 package parquetio
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
@@ -41,13 +39,7 @@ func nestedFile(t testing.TB) []byte {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
-	defer tbl.Release()
-	var buf bytes.Buffer
-	if err := pqarrow.WriteTable(tbl, &buf, 10, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.WriteRecord(t, rec, 10)
 }
 
 type readResult struct {

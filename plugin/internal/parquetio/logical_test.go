@@ -11,9 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
@@ -31,13 +29,7 @@ func geoFile(t testing.TB, member string) []byte {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
-	defer tbl.Release()
-	var buf bytes.Buffer
-	if err := pqarrow.WriteTable(tbl, &buf, 1024, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatal(err)
-	}
-	region, md := parquettest.Split(t, buf.Bytes())
+	region, md := parquettest.Split(t, parquettest.WriteRecord(t, rec, 1024))
 	// The Thrift types live in an internal package of arrow-go: set the field by reflection.
 	el := reflect.ValueOf(md.FileMetaData.Schema[2]).Elem()
 	lt := reflect.New(el.FieldByName("LogicalType").Type().Elem())

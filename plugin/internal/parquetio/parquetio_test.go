@@ -12,11 +12,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
 
 // memGetter serves ranged GETs from memory; with failFrom > 0, the
@@ -52,11 +52,7 @@ func ints(t testing.TB, n int) []byte {
 	defer col.Release()
 	tbl := array.NewTableFromSlice(sc, [][]arrow.Array{{col}})
 	defer tbl.Release()
-	var buf bytes.Buffer
-	if err := pqarrow.WriteTable(tbl, &buf, 100, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.Write(t, tbl, 100, nil)
 }
 
 func TestRangeReader(t *testing.T) {

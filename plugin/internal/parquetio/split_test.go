@@ -1,7 +1,6 @@
 package parquetio
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -11,7 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
 )
 
 // bombFile is a few-KB Parquet file that expands to rows × width bytes of
@@ -36,12 +36,8 @@ func bombFile(t testing.TB, rows, width int) []byte {
 	defer blobCol.Release()
 	tbl := array.NewTableFromSlice(sc, [][]arrow.Array{{idCol}, {blobCol}})
 	defer tbl.Release()
-	var buf bytes.Buffer
 	props := parquet.NewWriterProperties(parquet.WithDictionaryDefault(true), parquet.WithDictionaryPageSizeLimit(int64(2*width)))
-	if err := pqarrow.WriteTable(tbl, &buf, int64(rows), props, pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.Write(t, tbl, int64(rows), props)
 }
 
 // Class 4: one batch of a small file decodes to more than a message may hold.

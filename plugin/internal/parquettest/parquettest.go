@@ -1,4 +1,4 @@
-// Package parquettest takes Parquet files apart and puts them back together for tests, so a test
+// Package parquettest writes Parquet files for tests, takes them apart and puts them back together, so a test
 // can damage a valid file the way other tools' files are damaged: edit the footer, cut the data.
 // Only tests import it.
 package parquettest
@@ -8,8 +8,34 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
+
+// Write encodes tbl as a Parquet file in row groups of rowGroup rows, with props (nil: the
+// writer's defaults).
+func Write(t testing.TB, tbl arrow.Table, rowGroup int64, props *parquet.WriterProperties) []byte {
+	t.Helper()
+	if props == nil {
+		props = parquet.NewWriterProperties()
+	}
+	var buf bytes.Buffer
+	if err := pqarrow.WriteTable(tbl, &buf, rowGroup, props, pqarrow.DefaultWriterProps()); err != nil {
+		t.Fatalf("write parquet: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// WriteRecord encodes one record batch as a Parquet file in row groups of rowGroup rows.
+func WriteRecord(t testing.TB, rec arrow.RecordBatch, rowGroup int64) []byte {
+	t.Helper()
+	tbl := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
+	defer tbl.Release()
+	return Write(t, tbl, rowGroup, nil)
+}
 
 // Split splits a Parquet file into its data region (everything before the footer) and its
 // decoded footer metadata.
