@@ -103,6 +103,17 @@ export function buildArgs(
   return args;
 }
 
+/**
+ * The export of every platform Image: push to the registries of its tags, with every file's
+ * timestamp in the layers rewritten to SOURCE_DATE_EPOCH (BuildKit's `rewrite-timestamp`). With
+ * the commit time as SOURCE_DATE_EPOCH (buildArgs) the same commit gives the same layer, manifest
+ * and index digests whatever the cache state: without it, files built on a cold cache carry the
+ * build's time. docker-build 0.0.22 has no typed field for the key, so the export is `raw` and
+ * `push` stays false (`push: true` would add a second, non-rewriting registry export). The raw
+ * string is parsed by docker-build as `type=image,push=true`: it still reports the digest.
+ */
+export const REPRODUCIBLE_PUSH_EXPORT = "type=registry,rewrite-timestamp=true";
+
 /** Per-registry credentials supplied by the caller (Outputs, so they stay secret). */
 export interface CredentialInputs {
   /** GCP access token for gcr.io (username `oauth2accesstoken`); required when gcr is enabled. */
@@ -145,10 +156,11 @@ export function imageArgsFromConfig(cfg: StackConfig, inputs: CredentialInputs):
     }),
     platforms: cfg.platforms,
     buildArgs: buildArgs(cfg),
+    // Nothing about where the image is pushed (imageName, registries) goes into it: the same
+    // commit must give the same digest in any repository (reproducible builds).
     labels: ociLabels({
       owner: cfg.githubOwner,
       repository: cfg.githubRepository,
-      title: cfg.imageName,
       version: cfg.version,
       commit: cfg.commit,
       commitTime: cfg.commitTime,
@@ -173,6 +185,10 @@ export class PluginImage extends pulumi.ComponentResource {
   public readonly pullCommands: pulumi.Output<string[]>;
   /** Platforms built. */
   public readonly platforms: string[];
+  /** Platform (`linux/arm64`) → digest of its manifest in the index (SBOM and provenance name these). */
+  public readonly platformDigests: pulumi.Output<Record<string, string>>;
+  /** Build args of every platform (provenance records them). */
+  public readonly buildArgs: Record<string, string>;
 
   constructor(name: string, args: PluginImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super(PLUGIN_IMAGE_TYPE, name, args, opts);
@@ -206,7 +222,8 @@ export class PluginImage extends pulumi.ComponentResource {
       return new docker.Image(
         `${name}-${slug.name}`,
         {
-          push: true,
+          push: false,
+          exports: [{ raw: REPRODUCIBLE_PUSH_EXPORT }],
           dockerfile: { location: args.dockerfile ?? "./Dockerfile" },
           context: { location: args.context ?? "./plugin" },
           platforms: [platform as docker.Platform],
@@ -267,6 +284,10 @@ export class PluginImage extends pulumi.ComponentResource {
     this.tags = args.tags.map((t) => t.tag);
     this.repositories = args.targets.map((t) => t.repository);
     this.platforms = platforms;
+    this.platformDigests = pulumi
+      .all(images.map((img) => img.digest))
+      .apply((digests) => Object.fromEntries(platforms.map((p, i) => [p, digests[i]])));
+    this.buildArgs = { ...args.buildArgs };
     this.registerOutputs({
       digest: this.digest,
       refs: this.refs,
@@ -274,6 +295,8 @@ export class PluginImage extends pulumi.ComponentResource {
       repositories: this.repositories,
       pullCommands: this.pullCommands,
       platforms: this.platforms,
+      platformDigests: this.platformDigests,
+      buildArgs: this.buildArgs,
     });
   }
 }

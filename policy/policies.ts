@@ -312,19 +312,59 @@ export function cacheRefs(props: Record<string, unknown>): string[] {
     .filter((r): r is string => typeof r === "string");
 }
 
+/**
+ * A `raw` docker-build export as BuildKit reads it: CSV fields `key=value` (a field may be
+ * double-quoted to hold commas, e.g. `"name=a,b"`). `pushes`: `type=registry` unless `push=false`,
+ * `type=image` only with `push=true`; `names`: the `name` attribute's references (pushed besides
+ * the Image's tags).
+ */
+export function parseRawExport(raw: string): { type: string; pushes: boolean; names: string[] } {
+  const fields: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (const ch of raw) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === "," && !quoted) {
+      fields.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  fields.push(cur);
+  const attrs = new Map<string, string>();
+  for (const f of fields) {
+    const eq = f.indexOf("=");
+    if (eq > 0) attrs.set(f.slice(0, eq).trim().toLowerCase(), f.slice(eq + 1));
+  }
+  const type = attrs.get("type") ?? "";
+  const push = attrs.get("push");
+  const pushes = type === "registry" ? push !== "false" : type === "image" && push === "true";
+  const names = (attrs.get("name") ?? "")
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+  return { type, pushes, names };
+}
+
 /** Tags a docker-build Image or Index pushes, or `undefined` when it does not push. */
 export function pushedRefs(type: string, props: Record<string, unknown>): string[] | undefined {
   if (type === T.image) {
     const exportsList = maybeUnknown(props, "exports");
+    const exportsArr: { registry?: unknown; image?: { push?: unknown }; raw?: unknown }[] = Array.isArray(
+      exportsList,
+    )
+      ? exportsList
+      : [];
+    const raws = exportsArr
+      .map((e) => e?.raw)
+      .filter((r): r is string => typeof r === "string")
+      .map(parseRawExport)
+      .filter((r) => r.pushes);
     const pushesViaExport =
-      Array.isArray(exportsList) &&
-      exportsList.some(
-        (e: { registry?: unknown; image?: { push?: unknown } }) =>
-          e?.registry !== undefined || e?.image?.push === true,
-      );
+      raws.length > 0 || exportsArr.some((e) => e?.registry !== undefined || e?.image?.push === true);
     if (maybeUnknown(props, "push") !== true && !pushesViaExport) return undefined;
     const tags = maybeUnknown(props, "tags");
-    return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === "string") : [];
+    const tagRefs = Array.isArray(tags) ? tags.filter((t): t is string => typeof t === "string") : [];
+    return [...tagRefs, ...raws.flatMap((r) => r.names)];
   }
   if (type === T.index) {
     if (maybeUnknown(props, "push") === false) return undefined; // Index pushes by default

@@ -118,6 +118,17 @@ describe("image: pure helpers", () => {
     );
   });
 
+  it("builds the same image whatever the repository: image name and registries are not build inputs", () => {
+    const inputs = (over: Record<string, string>) => {
+      const a = mod.imageArgsFromConfig(parseConfig(source({ ...LOCAL, ...over })), { env: {} });
+      return { buildArgs: a.buildArgs, labels: a.labels };
+    };
+    const first = inputs({});
+    assert.deepEqual(inputs({ imageName: "cq-source-s3-mirror" }), first);
+    assert.deepEqual(inputs({ localRegistry: "127.0.0.1:5001" }), first);
+    assert.equal(first.labels["org.opencontainers.image.title"], "cq-source-s3");
+  });
+
   it("refuses gcr without an access token", () => {
     const cfg = parseConfig(source(PROD));
     assert.throws(() => mod.imageArgsFromConfig(cfg, { env: {} }), {
@@ -161,9 +172,11 @@ describe("image component: gcr + ghcr + local, two platforms, gha cache", () => 
     assert.equal(byName("plugin").type, "cq-release:image:PluginImage");
   });
 
-  it("builds each platform from ./Dockerfile with ./plugin as context and pushes", () => {
+  it("builds each platform from ./Dockerfile with ./plugin as context and pushes with reproducible timestamps", () => {
     const amd64 = byName("plugin-linux-amd64");
-    assert.equal(amd64.inputs.push, true);
+    // One export: the registry push rewriting timestamps; `push: true` would add a second one.
+    assert.equal(amd64.inputs.push, false);
+    assert.deepEqual(amd64.inputs.exports, [{ raw: "type=registry,rewrite-timestamp=true" }]);
     assert.deepEqual(amd64.inputs.platforms, ["linux/amd64"]);
     assert.deepEqual(amd64.inputs.dockerfile, { location: "./Dockerfile" });
     assert.deepEqual(amd64.inputs.context, { location: "./plugin" });
@@ -276,6 +289,12 @@ describe("image component: gcr + ghcr + local, two platforms, gha cache", () => 
     });
     assert.deepEqual(image.tags, ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"]);
     assert.deepEqual(image.platforms, ["linux/amd64", "linux/arm64"]);
+    // Each platform's manifest digest is its Image's digest (what SBOM and provenance name).
+    const platformDigests = await unwrap(image.platformDigests);
+    assert.deepEqual(Object.keys(platformDigests), ["linux/amd64", "linux/arm64"]);
+    assert.equal(platformDigests["linux/arm64"], fakeDigest('plugin-linux-arm64:["linux/arm64"]'));
+    assert.notEqual(platformDigests["linux/amd64"], platformDigests["linux/arm64"]);
+    assert.equal(image.buildArgs.SOURCE_DATE_EPOCH, "1741064767");
     assert.deepEqual(await unwrap(image.pullCommands), [
       `docker pull gcr.io/example-cq-release/cq-source-s3:v1.2.3@${digest}`,
       `docker pull ghcr.io/example-org/cq-source-s3:v1.2.3@${digest}`,

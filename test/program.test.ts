@@ -188,6 +188,8 @@ describe("program: prod stack", () => {
       "imageRepositories",
       "pullCommands",
       "platforms",
+      "platformDigests",
+      "imageBuildArgs",
       "version",
       "commit",
       "workloadIdentityProvider",

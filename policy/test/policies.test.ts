@@ -439,6 +439,40 @@ describe("images-push-to-allowed-registries", () => {
       [/outside/],
     ],
     [
+      "treats a raw registry export as a push (the release's reproducible export)",
+      image({
+        push: false,
+        exports: [{ raw: "type=registry,rewrite-timestamp=true" }],
+        tags: ["docker.io/x/y:v1-abc1234"],
+      }),
+      [/outside/],
+    ],
+    [
+      "passes the release's raw registry export to an allowed registry",
+      image({
+        push: false,
+        exports: [{ raw: "type=registry,rewrite-timestamp=true" }],
+        tags: ["ghcr.io/acme/cq-source-s3:v1.2.3-abc1234-amd64"],
+      }),
+      [],
+    ],
+    [
+      "checks the names a raw export pushes besides the tags",
+      image({
+        push: false,
+        exports: [
+          { raw: 'type=image,"name=ghcr.io/acme/cq-source-s3:v1-abc1234,quay.io/x/y:v1-abc1234",push=true' },
+        ],
+        tags: [],
+      }),
+      [/pushes quay\.io\/x\/y:v1-abc1234, outside/],
+    ],
+    [
+      "ignores a raw image export that does not push",
+      image({ push: false, exports: [{ raw: "type=image,name=quay.io/x/y:v1" }], tags: ["quay.io/x/y:v1"] }),
+      [],
+    ],
+    [
       "checks an Index's tag",
       { type: T.index, name: "index", props: { tag: "quay.io/x/y:v1", sources: [] } },
       [/outside/],

@@ -151,7 +151,6 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
     const labels = ociLabels({
       owner: "cloudquery-example",
       repository: "cq-source-s3",
-      title: E2E.imageName,
       version: E2E.version,
       commit: E2E.commit,
       commitTime: E2E.commitTime,
@@ -195,6 +194,46 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
       assert.ok(compressed < 2 * gz + 5e6, `${arch}: ${compressed} B is far more than gzip(binary) ${gz} B`);
       assert.ok(compressed < 50e6, `${arch}: ${compressed} B ≥ 50 MB`);
     }
+  });
+
+  it("reproducible: after `buildctl prune --all`, another repository gets the same digests", async function () {
+    // A cold build (every BuildKit cache and state pruned; a repository without build cache) of
+    // the same commit and inputs. Only the image name differs, and it is not an input of the build.
+    const buildkit = process.env.BUILDKIT_HOST ?? "";
+    assert.notStrictEqual(buildkit, "", "BUILDKIT_HOST is not set (scripts/env.sh)");
+    execFileSync("buildctl", ["--addr", buildkit, "prune", "--all"], { stdio: "ignore" });
+    const reproRepo = `${repo}-repro`;
+    const repro = await openLocalStack({
+      workDir,
+      stackName: "e2e-repro",
+      baseConfigFile: path.join(workDir, "Pulumi.local.yaml"),
+      fromGit: false,
+      overrides: {
+        imageName: reproRepo,
+        version: E2E.version,
+        commit: E2E.commit,
+        commitTime: E2E.commitTime,
+        releasedVersions: JSON.stringify(E2E.releasedVersions),
+      },
+    });
+    const r = await up(repro);
+    for (const name of ["plugin-linux-amd64", "plugin-linux-arm64"]) {
+      assert.strictEqual(stepState(r.buildLog[name] ?? [], /go build/), "ran", `${name} was not built cold`);
+    }
+    const reproDigest = ((await plainOutputs(repro)).imageRefs as Record<string, string>).local.split("@")[1];
+    const platformDigests = async (name: string, digest: string) =>
+      (await reg.manifest<Index>(name, digest)).manifests
+        .map((m) => `${m.platform?.os}/${m.platform?.architecture} ${m.digest}`)
+        .sort();
+    const first = await platformDigests(repo, indexDigest);
+    assert.deepStrictEqual(await platformDigests(reproRepo, reproDigest), first);
+    assert.strictEqual(reproDigest, indexDigest);
+    fs.writeFileSync(
+      path.join(outDir, "reproducible.txt"),
+      [`index ${indexDigest}`, ...first, ""].join("\n"),
+    );
+    console.log(`      cold rebuild into ${reproRepo}: index ${reproDigest} (= first build)`);
+    for (const line of first) console.log(`        ${line}`);
   });
 
   it("docker run --read-only --cap-drop ALL answers gRPC on 7777; the image has no shell", async function () {
@@ -303,5 +342,9 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
     );
     const index = await reg.manifest<Index>(repo, E2E.version);
     assert.strictEqual(index.manifests.filter((m) => m.platform?.os === "linux").length, 2);
+    // Reproducible, not constant: the changed source gives a new index digest.
+    const changedDigest = await reg.digest(repo, E2E.version);
+    assert.notStrictEqual(changedDigest, indexDigest, "a one-line plugin change kept the index digest");
+    console.log(`      one-line plugin change: index ${indexDigest} → ${changedDigest}`);
   });
 });
