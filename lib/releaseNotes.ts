@@ -50,6 +50,8 @@ export interface ReleaseNotesInput {
   readonly generatedNotes?: string;
   /** GitHub server URL. Defaults to `https://github.com`. */
   readonly serverUrl?: string;
+  /** GitHub's numeric repository id, pinned in the `npm run verify` command. Defaults to not pinned. */
+  readonly repositoryId?: string;
 }
 
 /** Raised for any missing or malformed input; the message names the key and the bad value. */
@@ -235,6 +237,9 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
     throw new ReleaseNotesError(`repository must be owner/name, got ${show(repository)}`);
   }
   const serverUrl = (input.serverUrl ?? "https://github.com").replace(/\/+$/, "");
+  if (input.repositoryId !== undefined && !/^[0-9]+$/.test(input.repositoryId)) {
+    throw new ReleaseNotesError(`repositoryId must be numeric, got ${show(input.repositoryId)}`);
+  }
   if (!/^https:\/\/[A-Za-z0-9.-]+(?::[0-9]+)?$/.test(serverUrl)) {
     throw new ReleaseNotesError(`serverUrl must be an https origin, got ${show(input.serverUrl)}`);
   }
@@ -314,14 +319,41 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
     "",
     "```sh",
   );
+  const identityArgs = [
+    `  --certificate-identity '${identity}' \\`,
+    `  --certificate-oidc-issuer '${GITHUB_OIDC_ISSUER}'`,
+  ];
   for (const key of registries) {
-    lines.push(
-      `cosign verify ${out.imageRefs[key]} \\`,
-      `  --certificate-identity '${identity}' \\`,
-      `  --certificate-oidc-issuer '${GITHUB_OIDC_ISSUER}'`,
-    );
+    lines.push(`cosign verify ${out.imageRefs[key]} \\`, ...identityArgs);
   }
-  lines.push("```");
+  lines.push(
+    "```",
+    "",
+    "### Verify the SBOMs and the provenance",
+    "",
+    "Attached to the image by digest in every registry, signed by the same identity: SLSA v1 " +
+      "provenance (repository, commit, build args, base images, toolchain) and an SPDX and a " +
+      "CycloneDX SBOM per platform (also attached to this Release):",
+    "",
+    "```sh",
+  );
+  for (const type of ["slsaprovenance1", "spdxjson", "cyclonedx"]) {
+    lines.push(`cosign verify-attestation --type ${type} ${primary} \\`, ...identityArgs);
+  }
+  const pins = [
+    ...(input.repositoryId === undefined ? [] : [`--repository-id ${input.repositoryId}`]),
+    ...(out.commit === undefined ? [] : [`--commit ${out.commit}`]),
+  ];
+  lines.push(
+    "```",
+    "",
+    `All of it in one command, from a clone of ${repository} (needs cosign): signature, provenance ` +
+      "(repository id, commit) and an SBOM for every platform; a non-zero exit names what failed:",
+    "",
+    "```sh",
+    `npm run verify -- ${primary}${pins.length > 0 ? " " + pins.join(" ") : ""}`,
+    "```",
+  );
 
   const notes = input.generatedNotes?.trim();
   if (notes) {

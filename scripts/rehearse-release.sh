@@ -19,8 +19,13 @@
 #   outputs   outputs.sh: outputs checked; the registry serves every expected tag at the digest
 #   sign      sign.sh in key mode (a key pair made for this run only, in $CQ_SESSION_DIR);
 #             verification with another key must fail
+#   evidence  evidence.sh provenance, then `npm run verify` must fail for the missing SBOM;
+#             evidence.sh sbom, then verify passes; and fails, each with its own status, for an
+#             unsigned digest, a digest signed by another key, another commit, another
+#             repository id; evidence.sh assets takes the Release assets from the registry
 #   notes     notes.sh + github-release.sh with a stand-in `gh` (GitHub is not reachable): the
-#             body names the digest; the Release is created, not "Latest", not a pre-release
+#             body names the digest and the verify command; the Release is created with the
+#             evidence as assets (refused without them), not "Latest", not a pre-release
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
@@ -79,6 +84,12 @@ git push -q origin main --tags
 export GITHUB_SHA GITHUB_REF="refs/tags/${TAG}" GITHUB_REF_NAME="${TAG}" GITHUB_REF_TYPE=tag
 GITHUB_SHA="$(git rev-parse HEAD)"
 export GITHUB_REPOSITORY="cloudquery-example/cq-source-s3" GITHUB_SERVER_URL="https://github.com"
+# What a tag push's run sets besides (provenance records them).
+export GITHUB_REPOSITORY_ID=700000001 GITHUB_REPOSITORY_OWNER_ID=700000000 GITHUB_RUN_ID=42 GITHUB_RUN_ATTEMPT=1
+export GITHUB_EVENT_NAME=push RUNNER_ENVIRONMENT=self-hosted
+# shellcheck source=toolchain/versions.env
+BUILDKIT_VERSION="$(source "${ROOT}/toolchain/versions.env" && echo "${BUILDKIT_VERSION}")"
+export BUILDKIT_VERSION
 export RUNNER_TEMP="${work}/runner-temp"
 mkdir -p "${RUNNER_TEMP}"
 # The local stack in the copy's own file backend; its documented local-only passphrase.
@@ -94,6 +105,9 @@ export PATH="${repo}/policy/test/engine:${PATH}"
 mkdir -p "${repo}/.pulumi-local"
 pulumi stack init local --non-interactive >/dev/null
 pulumi config set --stack local imageName "${image##*/}"
+# The base images pinned by digest, as the Dockerfile's defaults are (provenance names digests).
+pulumi config set --stack local builderImage "$(sed -n 's/^BUILDER_IMAGE=//p' "${CQ_DATA_DIR}/base-images.env")"
+pulumi config set --stack local runtimeImage "$(sed -n 's/^RUNTIME_IMAGE=//p' "${CQ_DATA_DIR}/base-images.env")"
 
 # --- metadata ---------------------------------------------------------------------------------
 log "step metadata (${TAG} at ${GITHUB_SHA})"
@@ -228,6 +242,48 @@ if cosign verify --key "${keys}/other/cosign.pub" --insecure-ignore-tlog=true "$
 fi
 log "ok: verification with another key fails"
 
+# --- evidence: provenance, SBOMs, and what npm run verify refuses -----------------------------
+export COSIGN_KEY="${keys}/cosign.key" COSIGN_PUBLIC_KEY="${keys}/cosign.pub"
+# verify_status WANT WHAT REF [ARGS...]: `npm run verify` (with this run's public key) exits WANT.
+verify_status() {
+	local want="$1" what="$2" rc=0
+	shift 2
+	tsnode scripts/verify.ts --key "${keys}/cosign.pub" --repository "${GITHUB_REPOSITORY}" "$@" \
+		>"${work}/verify.out" 2>&1 || rc=$?
+	sed 's/^/[rehearse-release]   /' "${work}/verify.out" >&2
+	expect "verify: ${what}: exit status" "${rc}" "${want}"
+}
+pinned=(--repository-id "${GITHUB_REPOSITORY_ID}" --commit "${GITHUB_SHA}")
+evidence_times=()
+# evidence STEP: evidence.sh STEP, timed.
+evidence() {
+	local t=${SECONDS}
+	IMAGE_REFS="${refs}" GHCR_TOKEN="" bash scripts/release/evidence.sh "$1"
+	evidence_times+=("$1=$((SECONDS - t))")
+}
+log "step evidence: provenance"
+evidence provenance
+verify_status 14 "signed, with provenance, no SBOM yet" "${refs}" "${pinned[@]}"
+grep -qF "no SPDX SBOM attestation" "${work}/verify.out" || die "verify did not name the missing SBOM"
+log "step evidence: sbom"
+evidence sbom
+t=${SECONDS}
+verify_status 0 "the release" "${refs}" "${pinned[@]}"
+evidence_times+=("verify=$((SECONDS - t))")
+amd64="$(jq -r '.platformDigests["linux/amd64"]' "${RUNNER_TEMP}/outputs.json")"
+arm64="$(jq -r '.platformDigests["linux/arm64"]' "${RUNNER_TEMP}/outputs.json")"
+verify_status 10 "an unsigned digest (the arm64 manifest)" "${image}@${arm64}" "${pinned[@]}"
+cosign signing-config create --out "${keys}/other/signing-config.json"
+cosign sign --yes --key "${keys}/other/cosign.key" --signing-config "${keys}/other/signing-config.json" \
+	"${image}@${amd64}" >/dev/null 2>&1
+verify_status 10 "a digest signed by another key (the amd64 manifest)" "${image}@${amd64}" "${pinned[@]}"
+verify_status 13 "provenance naming another commit" "${refs}" --commit "$(printf 'f%.0s' {1..40})"
+verify_status 12 "another repository id" "${refs}" --repository-id 1 --commit "${GITHUB_SHA}"
+verify_status 12 "another repository" "${refs}" --repository "${GITHUB_REPOSITORY}-fork"
+verify_status 2 "a tag instead of a digest" "${image}:${TAG}"
+printf '%s\n' "${evidence_times[@]}" >"${work}/evidence-times"
+log "ok: evidence steps (seconds): ${evidence_times[*]}"
+
 # --- notes and the GitHub Release (a stand-in gh records what would be sent) -----------------
 log "step notes"
 mkdir -p "${work}/bin"
@@ -246,12 +302,25 @@ chmod +x "${work}/bin/gh"
 PATH="${work}/bin:${PATH}" STACK_OUTPUTS="$(cat "${RUNNER_TEMP}/outputs.json")" GH_TOKEN=unused \
 	bash scripts/release/notes.sh
 grep -qF "${digest}" "${RUNNER_TEMP}/body.md" || die "the Release body does not name ${digest}"
-log "ok: the Release body names ${digest}"
+grep -qF "npm run verify -- ${refs} --repository-id ${GITHUB_REPOSITORY_ID} --commit ${GITHUB_SHA}" "${RUNNER_TEMP}/body.md" ||
+	die "the Release body lacks the pinned verify command"
+log "ok: the Release body names ${digest} and the pinned verify command"
 # Decided against the tags that exist now, which include ${newer}: not "Latest".
 expect "Release flags" "$(jq -c '{prerelease, latest}' "${RUNNER_TEMP}/meta.json")" '{"prerelease":false,"latest":false}'
+if PATH="${work}/bin:${PATH}" GH_REPO="${GITHUB_REPOSITORY}" GH_TOKEN=unused \
+	bash scripts/release/github-release.sh 2>"${work}/no-evidence.log"; then
+	die "github-release.sh created a Release without evidence"
+fi
+grep -qF "no Release without SBOMs and provenance" "${work}/no-evidence.log" || die "$(cat "${work}/no-evidence.log")"
+log "ok: no evidence, no Release"
+log "step assets"
+evidence assets
 PATH="${work}/bin:${PATH}" GH_REPO="${GITHUB_REPOSITORY}" GH_TOKEN=unused bash scripts/release/github-release.sh
+a="${RUNNER_TEMP}/assets/${image##*/}-${TAG}"
 expect "gh release call" "$(grep '^release create' "${work}/gh.calls")" \
-	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false"
+	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false ${a}-linux-amd64.cdx.json ${a}-linux-amd64.spdx.json ${a}-linux-arm64.cdx.json ${a}-linux-arm64.spdx.json ${a}.provenance.json"
+expect "provenance asset commit" "$(jq -r '.predicate.buildDefinition.resolvedDependencies[0].digest.gitCommit' "${a}.provenance.json")" "${GITHUB_SHA}"
+expect "SPDX asset of arm64" "$(jq -r --arg d "${arm64}" 'tostring | contains($d)' "${a}-linux-arm64.spdx.json")" true
 
 expect "checkout's Pulumi.local.yaml" "$(sha256sum "${ROOT}/Pulumi.local.yaml")" "${checkout_stack_file}"
 log "passed in $((SECONDS - t0)) s: ${TAG} → ${refs} (tags $(jq -r 'join(", ")' <<<"${want_tags}"))"

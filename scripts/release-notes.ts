@@ -14,7 +14,7 @@ import { previousRelease, releaseMeta, ReleaseNotesError, renderReleaseNotes } f
 
 const USAGE =
   "usage: release-notes --version vX.Y.Z --repository owner/name [--outputs FILE|-] " +
-  "[--previous-tag TAG | --released-versions JSON] [--notes-file FILE] [--server-url URL]\n" +
+  "[--previous-tag TAG | --released-versions JSON] [--notes-file FILE] [--server-url URL] [--repository-id N]\n" +
   "       release-notes --print-meta --version vX.Y.Z --released-versions JSON";
 
 function readJson(what: string, text: string): unknown {
@@ -36,6 +36,7 @@ function main(argv: string[]): string {
       "released-versions": { type: "string" },
       "notes-file": { type: "string" },
       "server-url": { type: "string" },
+      "repository-id": { type: "string" },
       "print-meta": { type: "boolean", default: false },
     },
     strict: true,
@@ -74,6 +75,7 @@ function main(argv: string[]): string {
     previousTag,
     generatedNotes,
     serverUrl: values["server-url"],
+    repositoryId: values["repository-id"],
   });
 }
 

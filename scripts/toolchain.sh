@@ -163,6 +163,11 @@ install_cosign() {
 		"github.com/sigstore/cosign/v3/cmd/cosign=cosign"
 }
 
+install_syft() {
+	build_go syft syft "${SYFT_VERSION}" "-X main.version=${SYFT_VERSION#v}" \
+		"github.com/anchore/syft/cmd/syft=syft"
+}
+
 install_s3() {
 	build_go gofakes3 s3 "${GOFAKES3_VERSION}" "" \
 		"github.com/johannesboyne/gofakes3/cmd/gofakes3=gofakes3"
@@ -290,6 +295,7 @@ main() {
 	check_pin cloudquery github.com/cloudquery/cloudquery/cli/v6 "${CLOUDQUERY_CLI_VERSION}"
 	check_pin s3 github.com/johannesboyne/gofakes3 "${GOFAKES3_VERSION}"
 	check_pin cosign github.com/sigstore/cosign/v3 "${COSIGN_VERSION}"
+	check_pin syft github.com/anchore/syft "${SYFT_VERSION}"
 
 	timed apt install_apt
 	timed config configure
@@ -300,6 +306,7 @@ main() {
 	timed docker-build install_docker_build
 	timed cloudquery install_cloudquery
 	timed cosign install_cosign
+	timed syft install_syft
 
 	log "timings:"
 	printf '  %s\n' "${TIMINGS[@]}" >&2

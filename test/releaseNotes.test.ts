@@ -79,6 +79,27 @@ describe("renderReleaseNotes", () => {
     }
   });
 
+  it("gives the attestation checks and the one verify command pinned to repository id and commit", () => {
+    const flags =
+      "  --certificate-identity 'https://github.com/acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3' \\\n" +
+      "  --certificate-oidc-issuer 'https://token.actions.githubusercontent.com'\n";
+    for (const type of ["slsaprovenance1", "spdxjson", "cyclonedx"]) {
+      assert.ok(
+        body.includes(`cosign verify-attestation --type ${type} ${GHCR}@${DIGEST} \\\n${flags}`),
+        type,
+      );
+    }
+    const withId = renderReleaseNotes({ ...base, repositoryId: "123456" });
+    assert.match(
+      withId,
+      new RegExp(`\nnpm run verify -- ${GHCR}@${DIGEST} --repository-id 123456 --commit [0-9a-f]{40}\n`),
+    );
+    assert.throws(
+      () => renderReleaseNotes({ ...base, repositoryId: "12a" }),
+      /repositoryId must be numeric, got "12a"/,
+    );
+  });
+
   it("ends with the generated notes verbatim and no pre-release warning", () => {
     assert.ok(body.endsWith("## What's Changed\n* Fix parquet reader by @a in #1\n"));
     assert.doesNotMatch(body, /Pre-release/);

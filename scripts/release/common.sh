@@ -31,3 +31,49 @@ fetch_tags() {
 	fi
 	"${auth[@]}" git fetch --quiet --force --prune --prune-tags --tags origin
 }
+
+# cosign_setup: logs cosign (and syft, which reads the same ~/.docker/config.json) in to the
+# registries whose credentials are set, and sets COSIGN_SIGN_ARGS / COSIGN_VERIFY_ARGS:
+#   COSIGN_KEY + COSIGN_PUBLIC_KEY (+ COSIGN_PASSWORD): key mode, the offline rehearsal: sign with
+#       the key and a signing config with no services (no Fulcio, no Rekor, no timestamp
+#       authority: cosign v3's replacement for --tlog-upload=false), verify with the public key.
+#   unset (the workflow): keyless, a Fulcio certificate for the job's GitHub OIDC identity, logged
+#       in Rekor, verified against SIGNING_IDENTITY and GitHub's OIDC issuer.
+# Reads GHCR_USERNAME + GHCR_TOKEN, GCR_TOKEN (each login only when set), SIGNING_IDENTITY.
+# shellcheck disable=SC2034 # COSIGN_*_ARGS are read by the scripts that source this file
+cosign_setup() {
+	if [[ -n "${GHCR_TOKEN:-}" ]]; then
+		printf '%s' "${GHCR_TOKEN}" | cosign login ghcr.io --username "${GHCR_USERNAME:?}" --password-stdin
+	fi
+	if [[ -n "${GCR_TOKEN:-}" ]]; then
+		printf '%s' "${GCR_TOKEN}" | cosign login gcr.io --username oauth2accesstoken --password-stdin
+	fi
+	if [[ -n "${COSIGN_KEY:-}" ]]; then
+		: "${COSIGN_PUBLIC_KEY:?COSIGN_PUBLIC_KEY is needed to verify a key-mode signature}"
+		# cosign still tries to refresh Sigstore's TUF root first and warns when it cannot;
+		# nothing else leaves the machine.
+		COSIGN_SIGNING_CONFIG="$(mktemp)"
+		# shellcheck disable=SC2064 # expand now: the file of this call
+		trap "rm -f '${COSIGN_SIGNING_CONFIG}'" EXIT
+		cosign signing-config create --out "${COSIGN_SIGNING_CONFIG}"
+		COSIGN_SIGN_ARGS=(--key "${COSIGN_KEY}" --signing-config "${COSIGN_SIGNING_CONFIG}")
+		COSIGN_VERIFY_ARGS=(--key "${COSIGN_PUBLIC_KEY}" --insecure-ignore-tlog=true)
+	else
+		: "${SIGNING_IDENTITY:?}"
+		COSIGN_SIGN_ARGS=()
+		COSIGN_VERIFY_ARGS=(--certificate-identity "${SIGNING_IDENTITY}"
+			--certificate-oidc-issuer https://token.actions.githubusercontent.com)
+	fi
+}
+
+# image_refs: IMAGE_REFS (outputs.sh `refs`) into the array REFS, each checked to be
+# <repository>@sha256:<digest> — never a tag: only ever sign or attest a digest.
+image_refs() {
+	read -ra REFS <<<"${IMAGE_REFS:-}"
+	((${#REFS[@]} > 0)) || fail "IMAGE_REFS lists no image"
+	local ref
+	for ref in "${REFS[@]}"; do
+		[[ "${ref}" =~ ^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$ ]] ||
+			fail "refusing ${ref}: not <repository>@sha256:<digest>"
+	done
+}

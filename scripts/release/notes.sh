@@ -3,7 +3,7 @@
 # $RUNNER_TEMP/meta.json ({"previousTag","prerelease","latest"}). The tags are fetched again first,
 # so "Latest" is decided against every tag that exists now, like the image's `latest` tag: a run
 # that finishes after a newer release never takes "Latest" back.
-# Reads GITHUB_REF, GITHUB_REF_NAME, GITHUB_SHA, GITHUB_REPOSITORY, GITHUB_SERVER_URL, RUNNER_TEMP,
+# Reads GITHUB_REF, GITHUB_REF_NAME, GITHUB_SHA, GITHUB_REPOSITORY(_ID), GITHUB_SERVER_URL, RUNNER_TEMP,
 # STACK_OUTPUTS (outputs.sh `json`), GH_TOKEN (for `gh api`: the notes GitHub generates),
 # GIT_FETCH_TOKEN (optional, see common.sh).
 set -euo pipefail
@@ -28,5 +28,6 @@ gh api --method POST "repos/${GITHUB_REPOSITORY}/releases/generate-notes" "${arg
 	>"${RUNNER_TEMP}/generated.md"
 printf '%s' "${STACK_OUTPUTS}" | notes --version "${tag}" --repository "${GITHUB_REPOSITORY}" \
 	--server-url "${GITHUB_SERVER_URL:-https://github.com}" --released-versions "${released}" \
+	${GITHUB_REPOSITORY_ID:+--repository-id "${GITHUB_REPOSITORY_ID}"} \
 	--notes-file "${RUNNER_TEMP}/generated.md" >"${RUNNER_TEMP}/body.md"
 log "Release body: ${RUNNER_TEMP}/body.md; flags: $(jq -c . "${RUNNER_TEMP}/meta.json")"

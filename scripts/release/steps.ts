@@ -6,9 +6,14 @@
 //   steps.ts targets --stack <stack>                              one --target value per line
 //   steps.ts outputs --file outputs.json                          (GITHUB_REF_NAME, GITHUB_SHA,
 //                                                                  GITHUB_SERVER_URL, GITHUB_REPOSITORY)
+//   steps.ts provenance --file outputs.json --dockerfile Dockerfile [--tool name=version]...
+//       the SLSA v1 provenance predicate (lib/evidence.ts) as JSON; also reads GITHUB_REF,
+//       GITHUB_REPOSITORY_ID, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and, when set,
+//       GITHUB_REPOSITORY_OWNER_ID, GITHUB_EVENT_NAME, RUNNER_ENVIRONMENT
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
+import { baseImages, provenancePredicate } from "../../lib/evidence";
 import { releaseTargets } from "../../lib/imageTarget";
 import {
   checkReleaseOutputs,
@@ -26,6 +31,14 @@ function env(name: string): string {
   return value;
 }
 
+function readOutputs(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new ReleaseStepError(`stack outputs ${file}: ${(err as Error).message}`);
+  }
+}
+
 function main(argv: string[]): string {
   const [cmd, ...rest] = argv;
   const { values } = parseArgs({
@@ -34,6 +47,8 @@ function main(argv: string[]): string {
       "commit-time": { type: "string" },
       stack: { type: "string" },
       file: { type: "string" },
+      dockerfile: { type: "string" },
+      tool: { type: "string", multiple: true },
     },
     strict: true,
   });
@@ -51,13 +66,7 @@ function main(argv: string[]): string {
     case "targets":
       return releaseTargets(values.stack ?? "").join("\n") + "\n";
     case "outputs": {
-      const file = values.file ?? "";
-      let outputs: unknown;
-      try {
-        outputs = JSON.parse(readFileSync(file, "utf8"));
-      } catch (err) {
-        throw new ReleaseStepError(`stack outputs ${file}: ${(err as Error).message}`);
-      }
+      const outputs = readOutputs(values.file ?? "");
       const checked = checkReleaseOutputs(outputs, {
         version: env("GITHUB_REF_NAME"),
         commit: env("GITHUB_SHA"),
@@ -70,9 +79,55 @@ function main(argv: string[]): string {
         "signing-identity": checked.signingIdentity,
       });
     }
+    case "provenance": {
+      const outputs = readOutputs(values.file ?? "");
+      // Refused unless they are this release's (version, commit, one digest everywhere).
+      checkReleaseOutputs(outputs, {
+        version: env("GITHUB_REF_NAME"),
+        commit: env("GITHUB_SHA"),
+        serverUrl: env("GITHUB_SERVER_URL"),
+        repository: env("GITHUB_REPOSITORY"),
+      });
+      const o = outputs as { platforms: string[]; platformDigests?: unknown; imageBuildArgs?: unknown };
+      const record = (key: string, v: unknown): Record<string, string> => {
+        if (typeof v !== "object" || v === null || Object.values(v).some((x) => typeof x !== "string")) {
+          throw new ReleaseStepError(
+            `stack output '${key}' must be an object of strings, got ${JSON.stringify(v)}`,
+          );
+        }
+        return v as Record<string, string>;
+      };
+      const buildArgs = record("imageBuildArgs", o.imageBuildArgs);
+      const toolchain = Object.fromEntries(
+        (values.tool ?? []).map((t) => {
+          const eq = t.indexOf("=");
+          if (eq <= 0) throw new ReleaseStepError(`--tool must be name=version, got ${JSON.stringify(t)}`);
+          return [t.slice(0, eq), t.slice(eq + 1)];
+        }),
+      );
+      const predicate = provenancePredicate({
+        serverUrl: env("GITHUB_SERVER_URL"),
+        repository: env("GITHUB_REPOSITORY"),
+        repositoryId: env("GITHUB_REPOSITORY_ID"),
+        repositoryOwnerId: process.env.GITHUB_REPOSITORY_OWNER_ID || undefined,
+        ref: env("GITHUB_REF"),
+        commit: env("GITHUB_SHA"),
+        runId: env("GITHUB_RUN_ID"),
+        runAttempt: env("GITHUB_RUN_ATTEMPT"),
+        eventName: process.env.GITHUB_EVENT_NAME || undefined,
+        runnerEnvironment: process.env.RUNNER_ENVIRONMENT || undefined,
+        version: env("GITHUB_REF_NAME"),
+        platforms: o.platforms,
+        platformDigests: record("platformDigests", o.platformDigests),
+        buildArgs,
+        baseImages: baseImages(readFileSync(values.dockerfile ?? "Dockerfile", "utf8"), buildArgs),
+        toolchain,
+      });
+      return JSON.stringify(predicate, null, 2) + "\n";
+    }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|provenance> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }

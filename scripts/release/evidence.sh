@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The release's evidence, attested by digest to every registry's image (docs/release.md, "Evidence"):
+#   evidence.sh sbom        per platform, an SPDX JSON and a CycloneDX JSON SBOM of the pushed
+#                           manifest (syft, from the registry), attested to the index with
+#                           `cosign attest --type spdxjson` / `--type cyclonedx`
+#   evidence.sh provenance  the SLSA v1 provenance (steps.ts provenance: workflow, repository and
+#                           its numeric id, commit, build args, digest-pinned base images,
+#                           toolchain versions, each platform's manifest digest), attested with
+#                           `cosign attest --type slsaprovenance1`
+# Attestations are separate artifacts that refer to the digest (cosign's referrers/tag scheme), so
+# the index and its digest never change. Files land in $RUNNER_TEMP/evidence/.
+#   evidence.sh assets      the Release assets, taken from the registry after verification (the
+#                           bytes a consumer verifies, not a local copy): per platform
+#                           <image>-<tag>-<os>-<arch>.spdx.json / .cdx.json, and
+#                           <image>-<tag>.provenance.json (the in-toto statement); from the ghcr.io
+#                           image when there is one, else the first of IMAGE_REFS
+# Reads IMAGE_REFS, RUNNER_TEMP (outputs.json from up.sh), GITHUB_* (see steps.ts provenance),
+# the cosign mode and registry credentials (cosign_setup in common.sh), BUILDKIT_VERSION.
+set -euo pipefail
+# shellcheck source=scripts/release/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+: "${RUNNER_TEMP:?}" "${GITHUB_REF_NAME:?}"
+what="${1:-}"
+outputs="${RUNNER_TEMP}/outputs.json"
+evidence="${RUNNER_TEMP}/evidence"
+# In a job after the publish job, the outputs arrive as STACK_OUTPUTS (outputs.sh `json`).
+if [[ ! -s "${outputs}" && -n "${STACK_OUTPUTS:-}" ]]; then printf '%s' "${STACK_OUTPUTS}" >"${outputs}"; fi
+[[ -s "${outputs}" ]] || fail "${outputs} is missing: run outputs.sh first"
+mkdir -p "${evidence}"
+image_refs
+cosign_setup
+
+# attest TYPE PREDICATE: attests PREDICATE to every registry's image, then verifies it there.
+attest() {
+	local ref
+	for ref in "${REFS[@]}"; do
+		cosign attest --yes "${COSIGN_SIGN_ARGS[@]}" --type "$1" --predicate "$2" "${ref}"
+		cosign verify-attestation "${COSIGN_VERIFY_ARGS[@]}" --type "$1" "${ref}" >/dev/null
+		log "attested $1 ($(basename "$2")) to ${ref}"
+	done
+}
+
+name="$(jq -r '.imageRepositories[0] | split("/") | last' "${outputs}")"
+case "${what}" in
+sbom)
+	# One scan per platform from the first registry: every registry holds the same manifests.
+	repo="${REFS[0]%@*}"
+	while IFS=$'\t' read -r platform digest; do
+		base="${evidence}/${name}-${GITHUB_REF_NAME}-${platform//\//-}"
+		syft scan --quiet "registry:${repo}@${digest}" \
+			-o "spdx-json=${base}.spdx.json" -o "cyclonedx-json=${base}.cdx.json"
+		jq -e --arg d "${digest}" 'tostring | contains($d)' "${base}.spdx.json" >/dev/null ||
+			fail "the SPDX SBOM of ${platform} does not name its manifest ${digest}"
+		log "SBOM ${platform}: $(jq '.packages | length' "${base}.spdx.json") packages"
+		attest spdxjson "${base}.spdx.json"
+		attest cyclonedx "${base}.cdx.json"
+	done < <(jq -r '.platformDigests | to_entries[] | [.key, .value] | @tsv' "${outputs}")
+	;;
+provenance)
+	file="${evidence}/${name}-${GITHUB_REF_NAME}.provenance.json"
+	# The publish job's pins (toolchain/versions.env, which toolchain.sh checks against package.json
+	# and the workflow's pulumi-version); BuildKit is the workflow's driver image (BUILDKIT_VERSION).
+	pin() { sed -n "s/^$1=//p" toolchain/versions.env; }
+	steps provenance --file "${outputs}" --dockerfile Dockerfile \
+		--tool "pulumi=v$(pin PULUMI_VERSION)" --tool "docker-build=v$(pin DOCKER_BUILD_VERSION)" \
+		--tool "buildkit=${BUILDKIT_VERSION:?BUILDKIT_VERSION names the BuildKit that built the image}" \
+		--tool "cosign=$(cosign version --json 2>/dev/null | jq -r .gitVersion)" \
+		--tool "syft=$(syft version -o json | jq -r .version)" \
+		--tool "node=$(node --version)" >"${file}"
+	attest slsaprovenance1 "${file}"
+	;;
+assets)
+	ref="${REFS[0]}"
+	for r in "${REFS[@]}"; do [[ "${r}" == ghcr.io/* ]] && ref="${r}" && break; done
+	assets="${RUNNER_TEMP}/assets"
+	rm -rf "${assets}" && mkdir -p "${assets}"
+	# verified TYPE: the verified statements of TYPE attached to ${ref}, one JSON per line.
+	verified() {
+		cosign verify-attestation "${COSIGN_VERIFY_ARGS[@]}" --type "$1" "${ref}" 2>/dev/null |
+			jq -c '(.payload // .dsseEnvelope.payload) | select(. != null) | @base64d | fromjson'
+	}
+	verified slsaprovenance1 | tail -n1 | jq . >"${assets}/${name}-${GITHUB_REF_NAME}.provenance.json"
+	while IFS=$'\t' read -r platform digest; do
+		base="${assets}/${name}-${GITHUB_REF_NAME}-${platform//\//-}"
+		for kind in spdxjson:spdx cyclonedx:cdx; do
+			verified "${kind%%:*}" | jq -c .predicate | grep -F "${digest}" | tail -n1 | jq . >"${base}.${kind#*:}.json"
+			[[ -s "${base}.${kind#*:}.json" ]] || fail "no verified ${kind%%:*} SBOM of ${platform} (${digest}) on ${ref}"
+		done
+	done < <(jq -r '.platformDigests | to_entries[] | [.key, .value] | @tsv' "${outputs}")
+	[[ -s "${assets}/${name}-${GITHUB_REF_NAME}.provenance.json" ]] || fail "no verified provenance on ${ref}"
+	log "Release assets from ${ref}: $(cd "${assets}" && echo *)"
+	;;
+*) fail "usage: evidence.sh sbom|provenance|assets (got '${what}')" ;;
+esac

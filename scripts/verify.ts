@@ -1,0 +1,142 @@
+// `npm run verify -- <repository>@sha256:<digest> [options]`: checks a release image's evidence
+// with cosign (docs/release.md, "Verify a release"):
+//   1. signature    signed by the release workflow at a v* tag of the repository, GitHub's OIDC
+//                   issuer (keyless; Rekor-logged) — or by --key (the offline rehearsal);
+//   2. provenance   an SLSA v1 provenance attestation about this digest, same identity, naming
+//                   this repository (and --repository-id), at --commit when given;
+//   3. SBOM         an SPDX attestation, same identity, for every platform manifest the
+//                   provenance lists.
+// Options: --key <cosign.pub>, --repository <owner/name> (default: Pulumi.prod.yaml's
+// githubOwner/githubRepository), --repository-id <n>, --commit <40 hex>, --server-url <url>.
+// Exit 0 when every check passes; otherwise the first failure's message and its status:
+// 2 usage, 10 signature, 11 provenance, 12 repository, 13 commit, 14 SBOM (lib/evidence.ts).
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+
+import * as yaml from "js-yaml";
+
+import {
+  checkProvenance,
+  checkSboms,
+  identityFlags,
+  statementsFromCosignOutput,
+  VERIFY_EXIT,
+  VerifyFailure,
+  type Expectation,
+} from "../lib/evidence";
+
+const REF_RE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/;
+
+class UsageError extends Error {}
+
+/** The repository releases come from, as the prod stack configures it. */
+function defaultRepository(): string | undefined {
+  try {
+    const file = path.join(__dirname, "..", "Pulumi.prod.yaml");
+    const config =
+      (yaml.load(readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
+    const owner = config["cq-source-s3-release:githubOwner"];
+    const name = config["cq-source-s3-release:githubRepository"];
+    return typeof owner === "string" && typeof name === "string" ? `${owner}/${name}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function cosign(args: string[]): { ok: boolean; stdout: string; stderr: string } {
+  const r = spawnSync(process.env.COSIGN ?? "cosign", args, { encoding: "utf8", maxBuffer: 256 << 20 });
+  if (r.error !== undefined) throw new UsageError(`cannot run cosign: ${r.error.message}`);
+  return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The last meaningful line of cosign's stderr (its error), for the failure message. */
+function reason(stderr: string): string {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !/^WARNING/i.test(l));
+  return lines.at(-1) ?? "cosign failed";
+}
+
+function verify(argv: string[]): string[] {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      key: { type: "string" },
+      repository: { type: "string" },
+      "repository-id": { type: "string" },
+      commit: { type: "string" },
+      "server-url": { type: "string" },
+    },
+  });
+  if (positionals.length !== 1 || !REF_RE.test(positionals[0])) {
+    throw new UsageError(
+      `usage: npm run verify -- <repository>@sha256:<digest> [--key K] [--repository owner/name] ` +
+        `[--repository-id N] [--commit SHA] (got ${JSON.stringify(positionals.join(" "))}); ` +
+        "verify by digest, never by tag",
+    );
+  }
+  const ref = positionals[0];
+  const repository = values.repository ?? defaultRepository();
+  if (repository === undefined) throw new UsageError("--repository owner/name is required");
+  if (values.commit !== undefined && !/^[0-9a-f]{40}$/.test(values.commit)) {
+    throw new UsageError(`--commit must be a full 40-hex commit sha, got ${JSON.stringify(values.commit)}`);
+  }
+  if (values["repository-id"] !== undefined && !/^[0-9]+$/.test(values["repository-id"])) {
+    throw new UsageError(`--repository-id must be numeric, got ${JSON.stringify(values["repository-id"])}`);
+  }
+  const expect: Expectation = {
+    digest: ref.slice(ref.lastIndexOf("@") + 1),
+    serverUrl: (values["server-url"] ?? "https://github.com").replace(/\/+$/, ""),
+    repository,
+    repositoryId: values["repository-id"],
+    commit: values.commit,
+  };
+  const identity = identityFlags({ key: values.key, serverUrl: expect.serverUrl, repository });
+  const report: string[] = [];
+
+  const sig = cosign(["verify", ...identity, ref]);
+  if (!sig.ok) {
+    throw new VerifyFailure("signature", `no valid signature for ${ref}: ${reason(sig.stderr)}`);
+  }
+  report.push(
+    `signature: ok (${values.key !== undefined ? `key ${values.key}` : `release workflow of ${repository}`})`,
+  );
+
+  const prov = cosign(["verify-attestation", "--type", "slsaprovenance1", ...identity, ref]);
+  if (!prov.ok) {
+    throw new VerifyFailure(
+      "provenance",
+      `no valid SLSA provenance attestation for ${ref}: ${reason(prov.stderr)}`,
+    );
+  }
+  const facts = checkProvenance(statementsFromCosignOutput(prov.stdout), expect);
+  report.push(
+    `provenance: ok (repository ${repository} id ${facts.repositoryId}, ${facts.ref} at ${facts.commit}` +
+      `${expect.commit === undefined ? "; commit not pinned: pass --commit" : ""}; builder ${facts.builderId})`,
+  );
+
+  const sbom = cosign(["verify-attestation", "--type", "spdxjson", ...identity, ref]);
+  if (!sbom.ok) {
+    throw new VerifyFailure("sbom", `no valid SPDX SBOM attestation for ${ref}: ${reason(sbom.stderr)}`);
+  }
+  for (const line of checkSboms(statementsFromCosignOutput(sbom.stdout), expect, facts)) {
+    report.push(`sbom: ok (${line})`);
+  }
+  return report;
+}
+
+try {
+  for (const line of verify(process.argv.slice(2))) console.log(line);
+  console.log("verified");
+} catch (err) {
+  if (err instanceof VerifyFailure) {
+    console.error(`verify: ${err.kind}: ${err.message}`);
+    process.exit(VERIFY_EXIT[err.kind]);
+  }
+  console.error(`verify: ${(err as Error).message}`);
+  process.exit(2);
+}

@@ -1,0 +1,354 @@
+import * as assert from "node:assert/strict";
+
+import {
+  baseImages,
+  checkProvenance,
+  checkSboms,
+  EvidenceError,
+  identityFlags,
+  IN_TOTO_STATEMENT_V1,
+  provenancePredicate,
+  SLSA_PROVENANCE_V1,
+  SPDX_PREDICATE_TYPE,
+  statementsFromCosignOutput,
+  VERIFY_EXIT,
+  VerifyFailure,
+  type Expectation,
+  type ProvenanceInput,
+} from "../lib/evidence";
+
+const HEX = (c: string) => c.repeat(64);
+const DIGEST = `sha256:${HEX("a")}`;
+const AMD64 = `sha256:${HEX("b")}`;
+const ARM64 = `sha256:${HEX("c")}`;
+const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+const DOCKERFILE = [
+  "# comment",
+  `ARG BUILDER_IMAGE=golang:1.26.8-bookworm@sha256:${HEX("1")}`,
+  `ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:${HEX("2")}`,
+  "FROM ${BUILDER_IMAGE} AS build",
+].join("\n");
+
+const INPUT: ProvenanceInput = {
+  serverUrl: "https://github.com",
+  repository: "acme/cq-source-s3",
+  repositoryId: "123456",
+  repositoryOwnerId: "42",
+  ref: "refs/tags/v1.2.3",
+  commit: COMMIT,
+  runId: "987",
+  runAttempt: "2",
+  eventName: "push",
+  runnerEnvironment: "github-hosted",
+  version: "v1.2.3",
+  platforms: ["linux/amd64", "linux/arm64"],
+  platformDigests: { "linux/amd64": AMD64, "linux/arm64": ARM64 },
+  buildArgs: { VERSION: "v1.2.3", SOURCE_DATE_EPOCH: "1741064767" },
+  baseImages: baseImages(DOCKERFILE, {}),
+  toolchain: { pulumi: "v3.248.0", buildkit: "v0.33.1" },
+};
+
+const EXPECT: Expectation = {
+  digest: DIGEST,
+  serverUrl: "https://github.com",
+  repository: "acme/cq-source-s3",
+  repositoryId: "123456",
+  commit: COMMIT,
+};
+
+/** The in-toto statement cosign makes of a predicate attested to DIGEST. */
+function statement(predicate: unknown, predicateType = SLSA_PROVENANCE_V1, digest = DIGEST): unknown {
+  return {
+    _type: IN_TOTO_STATEMENT_V1,
+    predicateType,
+    subject: [{ name: "ghcr.io/acme/cq-source-s3", digest: { sha256: digest.slice(7) } }],
+    predicate,
+  };
+}
+
+/** `cosign verify-attestation` output: a human line on stderr aside, one DSSE envelope per line. */
+function cosignOutput(...statements: unknown[]): string {
+  return statements
+    .map((s) =>
+      JSON.stringify({
+        payloadType: "application/vnd.in-toto+json",
+        payload: Buffer.from(JSON.stringify(s)).toString("base64"),
+        signatures: [{ keyid: "", sig: "MEUCIQ" }],
+      }),
+    )
+    .join("\n");
+}
+
+function spdx(digest: string): unknown {
+  return {
+    spdxVersion: "SPDX-2.3",
+    packages: [
+      { name: "127.0.0.1:5000/cq-source-s3", versionInfo: digest, primaryPackagePurpose: "CONTAINER" },
+      { name: "github.com/apache/arrow-go/v18", versionInfo: "v18.4.1" },
+    ],
+  };
+}
+
+describe("evidence: base images", () => {
+  it("takes the Dockerfile's digest-pinned ARG defaults", () => {
+    assert.deepEqual(baseImages(DOCKERFILE, {}), [
+      { name: "BUILDER_IMAGE", uri: "oci://golang:1.26.8-bookworm", digest: { sha256: HEX("1") } },
+      {
+        name: "RUNTIME_IMAGE",
+        uri: "oci://gcr.io/distroless/static-debian12:nonroot",
+        digest: { sha256: HEX("2") },
+      },
+    ]);
+  });
+  it("prefers a build arg override", () => {
+    const got = baseImages(DOCKERFILE, { RUNTIME_IMAGE: `127.0.0.1:5000/rt:nonroot@sha256:${HEX("3")}` });
+    assert.deepEqual(got[1], {
+      name: "RUNTIME_IMAGE",
+      uri: "oci://127.0.0.1:5000/rt:nonroot",
+      digest: { sha256: HEX("3") },
+    });
+  });
+  const bad: [string, string, Record<string, string>, RegExp][] = [
+    [
+      "an override by tag only",
+      DOCKERFILE,
+      { BUILDER_IMAGE: "golang:1.26" },
+      /BUILDER_IMAGE "golang:1.26" is not pinned by digest/,
+    ],
+    [
+      "a short digest",
+      DOCKERFILE,
+      { RUNTIME_IMAGE: "x@sha256:abc" },
+      /RUNTIME_IMAGE "x@sha256:abc" is not pinned/,
+    ],
+    ["no default and no arg", "FROM scratch\n", {}, /BUILDER_IMAGE: neither a build arg nor an ARG default/],
+  ];
+  for (const [title, dockerfile, args, re] of bad) {
+    it(`refuses ${title}`, () =>
+      assert.throws(
+        () => baseImages(dockerfile, args),
+        (e) => e instanceof EvidenceError && re.test(e.message),
+      ));
+  }
+});
+
+describe("evidence: SLSA v1 provenance predicate", () => {
+  const p = provenancePredicate(INPUT) as {
+    buildDefinition: Record<string, unknown>;
+    runDetails: {
+      builder: { id: string; version: Record<string, string> };
+      metadata: unknown;
+      byproducts: unknown;
+    };
+  };
+  it("names the release workflow at the tag as the builder (= the keyless signing identity)", () => {
+    assert.equal(
+      p.runDetails.builder.id,
+      "https://github.com/acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3",
+    );
+    assert.deepEqual(p.runDetails.builder.version, { pulumi: "v3.248.0", buildkit: "v0.33.1" });
+    assert.deepEqual(p.runDetails.metadata, {
+      invocationId: "https://github.com/acme/cq-source-s3/actions/runs/987/attempts/2",
+    });
+  });
+  it("resolves the source by commit and the base images by digest", () => {
+    const deps = p.buildDefinition.resolvedDependencies as unknown[];
+    assert.deepEqual(deps[0], {
+      uri: "git+https://github.com/acme/cq-source-s3@refs/tags/v1.2.3",
+      digest: { gitCommit: COMMIT },
+    });
+    assert.deepEqual(
+      deps.slice(1).map((d) => (d as { name: string }).name),
+      ["BUILDER_IMAGE", "RUNTIME_IMAGE"],
+    );
+  });
+  it("records the repository id, build args and each platform's manifest", () => {
+    assert.deepEqual(p.buildDefinition.internalParameters, {
+      github: {
+        repository_id: "123456",
+        repository_owner_id: "42",
+        event_name: "push",
+        runner_environment: "github-hosted",
+      },
+    });
+    assert.deepEqual(
+      (p.buildDefinition.externalParameters as { buildArgs: unknown }).buildArgs,
+      INPUT.buildArgs,
+    );
+    assert.deepEqual(p.runDetails.byproducts, [
+      { name: "linux/amd64", digest: { sha256: HEX("b") } },
+      { name: "linux/arm64", digest: { sha256: HEX("c") } },
+    ]);
+  });
+  const bad: [string, Partial<ProvenanceInput>, RegExp][] = [
+    ["a non-numeric repository id", { repositoryId: "acme" }, /repositoryId "acme"/],
+    ["a short commit", { commit: "abc1234" }, /commit "abc1234"/],
+    ["a branch ref", { ref: "refs/heads/main" }, /ref "refs\/heads\/main"/],
+    [
+      "a platform without digest",
+      { platformDigests: { "linux/amd64": AMD64 } },
+      /platform linux\/arm64 has no manifest digest/,
+    ],
+  ];
+  for (const [title, patch, re] of bad) {
+    it(`refuses ${title}`, () =>
+      assert.throws(
+        () => provenancePredicate({ ...INPUT, ...patch }),
+        (e) => e instanceof EvidenceError && re.test(e.message),
+      ));
+  }
+});
+
+describe("evidence: checks of npm run verify", () => {
+  const good = statement(provenancePredicate(INPUT));
+  const sboms = [statement(spdx(AMD64), SPDX_PREDICATE_TYPE), statement(spdx(ARM64), SPDX_PREDICATE_TYPE)];
+
+  it("reads the statements out of cosign's DSSE envelopes, skipping other lines", () => {
+    const out = `Verification for x --\n${cosignOutput(good, sboms[0])}\n\n`;
+    assert.deepEqual(statementsFromCosignOutput(out), [good, sboms[0]]);
+  });
+
+  it("accepts the release's own provenance and SBOMs", () => {
+    const facts = checkProvenance([good], EXPECT);
+    assert.equal(facts.commit, COMMIT);
+    assert.equal(facts.ref, "refs/tags/v1.2.3");
+    assert.deepEqual(facts.platformDigests, { "linux/amd64": AMD64, "linux/arm64": ARM64 });
+    assert.deepEqual(checkSboms(sboms, EXPECT, facts), [
+      "linux/amd64: 2 packages",
+      "linux/arm64: 2 packages",
+    ]);
+  });
+
+  it("accepts cosign's in-toto Statement v0.1 and its bundle output form", () => {
+    const v01 = { ...(good as Record<string, unknown>), _type: "https://in-toto.io/Statement/v0.1" };
+    const bundle = JSON.stringify({
+      mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+      dsseEnvelope: {
+        payload: Buffer.from(JSON.stringify(v01)).toString("base64"),
+        payloadType: "application/vnd.in-toto+json",
+      },
+    });
+    assert.equal(checkProvenance(statementsFromCosignOutput(bundle), EXPECT).commit, COMMIT);
+    const other = { ...(good as Record<string, unknown>), _type: "https://example.com/Statement" };
+    assert.throws(() => checkProvenance([other], EXPECT), /no SLSA v1 provenance/);
+  });
+
+  it("leaves commit and repository id unchecked when not expected", () => {
+    const other = statement(provenancePredicate({ ...INPUT, commit: "f".repeat(40), repositoryId: "9" }));
+    assert.equal(
+      checkProvenance([other], { ...EXPECT, commit: undefined, repositoryId: undefined }).commit,
+      "f".repeat(40),
+    );
+  });
+
+  const provenanceCases: [string, unknown[], Partial<Expectation>, VerifyFailure["kind"], RegExp][] = [
+    ["no statement at all", [], {}, "provenance", /no SLSA v1 provenance about sha256:a+ is attached/],
+    [
+      "provenance about another digest",
+      [statement(provenancePredicate(INPUT), SLSA_PROVENANCE_V1, AMD64)],
+      {},
+      "provenance",
+      /no SLSA v1 provenance/,
+    ],
+    ["an SBOM only", sboms, {}, "provenance", /no SLSA v1 provenance/],
+    [
+      "another commit",
+      [statement(provenancePredicate({ ...INPUT, commit: "f".repeat(40) }))],
+      {},
+      "commit",
+      /provenance names commit f{40}, expected 0123/,
+    ],
+    [
+      "another repository id",
+      [statement(provenancePredicate({ ...INPUT, repositoryId: "999" }))],
+      {},
+      "repository",
+      /repository id "999", expected 123456/,
+    ],
+    [
+      "a fork's repository",
+      [statement(provenancePredicate({ ...INPUT, repository: "evil/cq-source-s3" }))],
+      {},
+      "repository",
+      /git\+https:\/\/github.com\/evil\/cq-source-s3@refs\/tags\/v1.2.3".*expected a ref of git\+https:\/\/github.com\/acme\/cq-source-s3/,
+    ],
+    [
+      "a look-alike repository prefix",
+      [statement(provenancePredicate({ ...INPUT, repository: "acme/cq-source-s3-evil" }))],
+      {},
+      "repository",
+      /expected a ref of/,
+    ],
+    [
+      "a rerun that disagrees",
+      [good, statement(provenancePredicate({ ...INPUT, commit: "f".repeat(40) }))],
+      {},
+      "commit",
+      /names commit f{40}/,
+    ],
+  ];
+  for (const [title, statements, patch, kind, re] of provenanceCases) {
+    it(`provenance: fails on ${title} (${kind}, exit ${VERIFY_EXIT[kind]})`, () =>
+      assert.throws(
+        () => checkProvenance(statements, { ...EXPECT, ...patch }),
+        (e) => e instanceof VerifyFailure && e.kind === kind && re.test(e.message),
+      ));
+  }
+
+  const facts = checkProvenance([good], EXPECT);
+  const sbomCases: [string, unknown[], RegExp][] = [
+    ["no SBOM", [good], /no SPDX SBOM attestation is attached to sha256:a+/],
+    [
+      "an SBOM for one platform only",
+      [sboms[0]],
+      /no SPDX SBOM describes the linux\/arm64 manifest sha256:c+/,
+    ],
+    [
+      "SBOMs attached to another digest",
+      [statement(spdx(AMD64), SPDX_PREDICATE_TYPE, AMD64)],
+      /no SPDX SBOM attestation/,
+    ],
+  ];
+  for (const [title, statements, re] of sbomCases) {
+    it(`sbom: fails on ${title}`, () =>
+      assert.throws(
+        () => checkSboms(statements, EXPECT, facts),
+        (e) => e instanceof VerifyFailure && e.kind === "sbom" && re.test(e.message),
+      ));
+  }
+
+  it("has one distinct exit status per failure kind", () => {
+    const codes = Object.values(VERIFY_EXIT);
+    assert.equal(new Set(codes).size, codes.length);
+    assert.ok(codes.every((c) => c > 2));
+  });
+});
+
+describe("evidence: cosign identity", () => {
+  it("uses the public key in key mode", () => {
+    assert.deepEqual(identityFlags({ key: "k.pub", serverUrl: "https://github.com", repository: "a/b" }), [
+      "--key",
+      "k.pub",
+      "--insecure-ignore-tlog=true",
+    ]);
+  });
+  it("keyless: only the release workflow of this repository at a v<digit> tag, GitHub's issuer", () => {
+    const flags = identityFlags({ serverUrl: "https://github.com", repository: "acme/cq-source-s3" });
+    assert.equal(flags[0], "--certificate-identity-regexp");
+    assert.equal(flags[3], "https://token.actions.githubusercontent.com");
+    const re = new RegExp(flags[1]);
+    const id = (s: string) => `https://github.com/${s}`;
+    const table: [string, boolean][] = [
+      [id("acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3"), true],
+      [id("acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v2.0.0-rc.1"), true],
+      [id("acme/cq-source-s3/.github/workflows/release.yml@refs/heads/main"), false],
+      [id("acme/cq-source-s3/.github/workflows/preview.yml@refs/tags/v1.2.3"), false],
+      [id("acme/cq-source-s3/.github/workflows/releaseXyml@refs/tags/v1.2.3"), false],
+      [id("acme/cq-source-s3-fork/.github/workflows/release.yml@refs/tags/v1.2.3"), false],
+      [id("evil/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3"), false],
+      [`https://evil.example/?${id("acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v1")}`, false],
+      [id("acme/cq-source-s3/.github/workflows/release.yml@refs/tags/vx"), false],
+    ];
+    for (const [identity, want] of table) assert.equal(re.test(identity), want, identity);
+  });
+});
