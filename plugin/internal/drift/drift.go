@@ -199,6 +199,9 @@ func conform(mem memory.Allocator, path string, d arrow.ArrayData, to arrow.Data
 		if from.ID() == to.ID() {
 			return relabel(d, to, d.Children()), nil
 		}
+		if from.ID() == arrow.STRING_VIEW || from.ID() == arrow.BINARY_VIEW {
+			return fromView(mem, path, d, to)
+		}
 		out, err := cast(mem, d, to)
 		if err != nil {
 			return nil, fmt.Errorf("%w: column %q: %w", ErrValue, path, err)
@@ -371,4 +374,40 @@ func narrowOffsets(mem memory.Allocator, path string, d arrow.ArrayData, to *arr
 		defer valid.Release()
 	}
 	return array.NewData(to, n, []*memory.Buffer{valid, offsets}, []arrow.ArrayData{child}, d.NullN(), 0), nil
+}
+
+// fromView copies a string or binary view array (arrow-go's cast has no
+// kernel for views) into string or binary with 32-bit offsets.
+func fromView(mem memory.Allocator, path string, d arrow.ArrayData, to arrow.DataType) (arrow.ArrayData, error) {
+	in := array.MakeFromData(d).(array.ViewLike)
+	defer in.Release()
+	value := func(i int) []byte { return in.(*array.BinaryView).Value(i) }
+	if sv, ok := in.(*array.StringView); ok {
+		value = func(i int) []byte { return []byte(sv.Value(i)) }
+	}
+	var total int
+	for i := 0; i < in.Len(); i++ {
+		if in.IsValid(i) {
+			total += len(value(i))
+		}
+	}
+	if total > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: column %q: %d bytes of values do not fit 32-bit offsets", ErrValue, path, total)
+	}
+	b := array.NewBinaryBuilder(mem, to.(arrow.BinaryDataType))
+	defer b.Release()
+	b.Reserve(in.Len())
+	b.ReserveData(total)
+	for i := 0; i < in.Len(); i++ {
+		if in.IsNull(i) {
+			b.AppendNull()
+			continue
+		}
+		b.Append(value(i))
+	}
+	out := b.NewArray()
+	defer out.Release()
+	data := out.Data()
+	data.Retain()
+	return data, nil
 }

@@ -117,6 +117,8 @@ func TestConform(t *testing.T) {
 		{"dictionary strings", dict, `["a", null, "b", "a"]`, nil, `["a",null,"b","a"]`},
 		{"large strings sliced", arrow.BinaryTypes.LargeString, `["x", "yy", null, "zzz"]`, []int64{1, 4}, `["yy",null,"zzz"]`},
 		{"large binary", arrow.BinaryTypes.LargeBinary, `["AQI=", null]`, nil, `["AQI=",null]`},
+		{"string view", arrow.BinaryTypes.StringView, `["short", null, "a string longer than twelve bytes"]`, nil, `["short",null,"a string longer than twelve bytes"]`},
+		{"binary view", arrow.BinaryTypes.BinaryView, `["AQI=", null]`, nil, `["AQI=",null]`},
 		{"milliseconds in New York", &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "America/New_York"},
 			`["2024-03-10T06:59:59.123Z", null, "1970-01-01T00:00:00Z"]`, nil,
 			`["2024-03-10T06:59:59.123Z",null,"1970-01-01T00:00:00Z"]`},
