@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -131,6 +132,11 @@ func vetMetadata(md *metadata.FileMetaData, dataEnd int64) error {
 				return fmt.Errorf("%s: column chunk in another file (%q) is not supported", where, *cc.FilePath)
 			}
 			m := cc.MetaData
+			if _, err := compress.GetCodec(compress.Compression(m.Codec)); err != nil {
+				// Before any row is read: a codec arrow-go lacks would otherwise
+				// fail the object only when its first page is decoded.
+				return fmt.Errorf("%s: compression codec %s is not supported", where, m.Codec)
+			}
 			if int32(m.Type) != int32(col.PhysicalType()) {
 				return fmt.Errorf("%s: chunk type %s, schema type %s", where, m.Type, col.PhysicalType())
 			}
