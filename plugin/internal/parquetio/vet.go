@@ -28,7 +28,8 @@ const footerTail = 8
 // would otherwise pre-allocate up to 100 M list elements for a few bytes of
 // input). It returns the metadata and where the data region ends (the first
 // byte of the footer), with a note per column whose logical type arrow-go
-// cannot read and which falls back to its physical type.
+// cannot read and which falls back to its physical type. Legacy lists arrow-go
+// would read one level too deep are rewritten first (fixLegacyLists).
 func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, []string, error) {
 	size := ra.obj.Size
 	if size < 4+footerTail {
@@ -62,6 +63,9 @@ func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, []string, error
 	}
 	md, err := decodeMetadata(buf)
 	if err != nil {
+		return nil, 0, nil, fmt.Errorf("footer: %w", err)
+	}
+	if md, err = fixLegacyLists(md); err != nil {
 		return nil, 0, nil, fmt.Errorf("footer: %w", err)
 	}
 	md.SetSourceFileSize(size)
