@@ -296,7 +296,8 @@ func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeRead
 	if err := vetMetadata(md, dataEnd); err != nil {
 		return nil, ra, nil, classify(ctx, ra, err)
 	}
-	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(memory.DefaultAllocator)), file.WithMetadata(md))
+	mem := boundedAllocator{Allocator: memory.DefaultAllocator, limit: pageBound(obj.Size)}
+	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(mem)), file.WithMetadata(md))
 	if err != nil {
 		return nil, ra, nil, classify(ctx, ra, err)
 	}
@@ -323,6 +324,10 @@ func classify(ctx context.Context, ra *rangeReader, err error) error {
 // one bad object must never take the whole sync down.
 func recoverTo(err *error, obj Object) {
 	if r := recover(); r != nil {
+		if big, ok := r.(*bufferTooLarge); ok {
+			*err = fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, obj.Bucket, obj.Key, big)
+			return
+		}
 		*err = fmt.Errorf("%w: s3://%s/%s: decoder panic: %v\n%s", ErrMalformed, obj.Bucket, obj.Key, r, debug.Stack())
 	}
 }
