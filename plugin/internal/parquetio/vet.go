@@ -29,7 +29,8 @@ const footerTail = 8
 // input). It returns the metadata and where the data region ends (the first
 // byte of the footer), with a note per column whose logical type arrow-go
 // cannot read and which falls back to its physical type. Legacy lists arrow-go
-// would read one level too deep are rewritten first (fixLegacyLists).
+// would read one level too deep are rewritten first (fixLegacyLists), and a
+// damaged stored Arrow schema is dropped with a note (vetStoredSchema).
 func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, []string, error) {
 	size := ra.obj.Size
 	if size < 4+footerTail {
@@ -67,6 +68,9 @@ func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, []string, error
 	}
 	if md, err = fixLegacyLists(md); err != nil {
 		return nil, 0, nil, fmt.Errorf("footer: %w", err)
+	}
+	if note := vetStoredSchema(md); note != "" {
+		notes = append(notes, note)
 	}
 	md.SetSourceFileSize(size)
 	return md, dataEnd, notes, nil
