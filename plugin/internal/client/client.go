@@ -307,7 +307,7 @@ func (c *Client) syncObject(ctx context.Context, t *schema.Table, sc *arrow.Sche
 		out := array.NewRecordBatch(sc, rec.Columns(), rec.NumRows())
 		return send(ctx, res, &message.SyncInsert{Record: out})
 	}
-	opts := parquetio.ReadOptions{BatchRows: int64(c.spec.RowsPerRecord), BatchBytes: c.maxRecordBytes}
+	opts := parquetio.ReadOptions{BatchRows: int64(c.spec.RowsPerRecord), BatchBytes: c.maxRecordBytes, Target: sc}
 	rows, err := parquetio.ReadBatches(ctx, c.api, c.bucketObject(o), opts, check, emit)
 	if err != nil && errors.Is(err, parquetio.ErrVanished) {
 		return rows, fmt.Errorf("object vanished after listing: %w", err)

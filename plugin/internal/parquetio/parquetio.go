@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/infobloxopen/cq-source-s3/internal/drift"
 )
 
 // Getter is the part of the S3 API reading needs.
@@ -40,10 +42,15 @@ var ErrIncomplete = errors.New("incomplete parquet")
 // ErrTooLarge marks an object with a single row larger than a record may be.
 var ErrTooLarge = errors.New("row too large")
 
+// ErrConversion marks an object with a value that does not convert to the
+// table's type (ReadOptions.Target), such as a timestamp beyond the
+// microsecond range.
+var ErrConversion = errors.New("value does not convert to the table's type")
+
 // Permanent reports whether retrying cannot help: the object is gone or its
 // bytes are bad. Anything else (a throttled or failed GET) may succeed later.
 func Permanent(err error) bool {
-	return errors.Is(err, ErrVanished) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge)
+	return errors.Is(err, ErrVanished) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrConversion)
 }
 
 // Object identifies one object to read. Size comes from the listing, so no HEAD is needed.
@@ -64,6 +71,12 @@ type ReadOptions struct {
 	BatchRows int64
 	// BatchBytes is the maximum size of a record's buffers; 0 means DefaultBatchBytes.
 	BatchBytes int64
+	// Target, when set, is the schema every record is converted to before it
+	// is split and emitted (drift.Conform, column by column in order): the
+	// table's types when they differ from the file's. check must have
+	// accepted the file's schema against it (drift.Check). A value that does
+	// not convert fails the object with ErrConversion.
+	Target *arrow.Schema
 }
 
 // Schema returns the Arrow schema of a Parquet object (from its footer only),
@@ -165,6 +178,14 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 		tbl, err := readTable(readers, sc, n, rows, total)
 		if err != nil {
 			return rows, classify(ctx, ra, err)
+		}
+		if opts.Target != nil {
+			conv, err := conformTable(tbl, opts.Target)
+			tbl.Release()
+			if err != nil {
+				return rows, fmt.Errorf("%w: s3://%s/%s: at row %d: %w", ErrConversion, obj.Bucket, obj.Key, rows, err)
+			}
+			tbl = conv
 		}
 		size := tableBytes(tbl)
 		sent, err := emitTable(tbl, opts.BatchBytes, emit)
@@ -275,7 +296,8 @@ func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeRead
 	if err := vetMetadata(md, dataEnd); err != nil {
 		return nil, ra, nil, classify(ctx, ra, err)
 	}
-	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(memory.DefaultAllocator)), file.WithMetadata(md))
+	mem := boundedAllocator{Allocator: memory.DefaultAllocator, limit: pageBound(obj.Size)}
+	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(mem)), file.WithMetadata(md))
 	if err != nil {
 		return nil, ra, nil, classify(ctx, ra, err)
 	}
@@ -302,6 +324,10 @@ func classify(ctx context.Context, ra *rangeReader, err error) error {
 // one bad object must never take the whole sync down.
 func recoverTo(err *error, obj Object) {
 	if r := recover(); r != nil {
+		if big, ok := r.(*bufferTooLarge); ok {
+			*err = fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, obj.Bucket, obj.Key, big)
+			return
+		}
 		*err = fmt.Errorf("%w: s3://%s/%s: decoder panic: %v\n%s", ErrMalformed, obj.Bucket, obj.Key, r, debug.Stack())
 	}
 }
@@ -389,4 +415,41 @@ func (r *rangeReader) Seek(offset int64, whence int) (int64, error) {
 	}
 	r.pos = abs
 	return abs, nil
+}
+
+// conformTable converts every column of tbl to the type of the same column
+// of target (see drift).
+func conformTable(tbl arrow.Table, target *arrow.Schema) (arrow.Table, error) {
+	if int(tbl.NumCols()) != target.NumFields() {
+		return nil, fmt.Errorf("%d columns, target schema has %d", tbl.NumCols(), target.NumFields())
+	}
+	cols := make([]arrow.Column, 0, tbl.NumCols())
+	defer func() {
+		for i := range cols {
+			cols[i].Release()
+		}
+	}()
+	for i := 0; i < int(tbl.NumCols()); i++ {
+		f := target.Field(i)
+		src := tbl.Column(i).Data().Chunks()
+		chunks := make([]arrow.Array, 0, len(src))
+		release := func() {
+			for _, c := range chunks {
+				c.Release()
+			}
+		}
+		for _, c := range src {
+			out, err := drift.Conform(memory.DefaultAllocator, f.Name, c, f.Type)
+			if err != nil {
+				release()
+				return nil, err
+			}
+			chunks = append(chunks, out)
+		}
+		chunked := arrow.NewChunked(f.Type, chunks)
+		release()
+		cols = append(cols, *arrow.NewColumn(f, chunked))
+		chunked.Release()
+	}
+	return array.NewTable(target, cols, tbl.NumRows()), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -27,7 +28,9 @@ const footerTail = 8
 // would otherwise pre-allocate up to 100 M list elements for a few bytes of
 // input). It returns the metadata and where the data region ends (the first
 // byte of the footer), with a note per column whose logical type arrow-go
-// cannot read and which falls back to its physical type.
+// cannot read and which falls back to its physical type. Legacy lists arrow-go
+// would read one level too deep are rewritten first (fixLegacyLists), and a
+// damaged stored Arrow schema is dropped with a note (vetStoredSchema).
 func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, []string, error) {
 	size := ra.obj.Size
 	if size < 4+footerTail {
@@ -62,6 +65,12 @@ func readFooter(ra *rangeReader) (*metadata.FileMetaData, int64, []string, error
 	md, err := decodeMetadata(buf)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("footer: %w", err)
+	}
+	if md, err = fixLegacyLists(md); err != nil {
+		return nil, 0, nil, fmt.Errorf("footer: %w", err)
+	}
+	if note := vetStoredSchema(md); note != "" {
+		notes = append(notes, note)
 	}
 	md.SetSourceFileSize(size)
 	return md, dataEnd, notes, nil
@@ -131,6 +140,11 @@ func vetMetadata(md *metadata.FileMetaData, dataEnd int64) error {
 				return fmt.Errorf("%s: column chunk in another file (%q) is not supported", where, *cc.FilePath)
 			}
 			m := cc.MetaData
+			if _, err := compress.GetCodec(compress.Compression(m.Codec)); err != nil {
+				// Before any row is read: a codec arrow-go lacks would otherwise
+				// fail the object only when its first page is decoded.
+				return fmt.Errorf("%s: compression codec %s is not supported", where, m.Codec)
+			}
 			if int32(m.Type) != int32(col.PhysicalType()) {
 				return fmt.Errorf("%s: chunk type %s, schema type %s", where, m.Type, col.PhysicalType())
 			}

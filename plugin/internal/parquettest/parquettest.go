@@ -11,8 +11,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 )
 
 // Write encodes tbl as a Parquet file in row groups of rowGroup rows, with props (nil: the
@@ -35,6 +37,77 @@ func WriteRecord(t testing.TB, rec arrow.RecordBatch, rowGroup int64) []byte {
 	tbl := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
 	defer tbl.Release()
 	return Write(t, tbl, rowGroup, nil)
+}
+
+// WriteStored encodes one record batch like WriteRecord, with props (nil: the writer's defaults),
+// and stores its Arrow schema in the file as pyarrow does by default: a reader then gets back
+// dictionary, large_utf8 and time-zoned timestamp columns instead of what Parquet alone says.
+func WriteStored(t testing.TB, rec arrow.RecordBatch, rowGroup int64, props *parquet.WriterProperties) []byte {
+	t.Helper()
+	if props == nil {
+		props = parquet.NewWriterProperties()
+	}
+	tbl := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
+	defer tbl.Release()
+	var buf bytes.Buffer
+	if err := pqarrow.WriteTable(tbl, &buf, rowGroup, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())); err != nil {
+		t.Fatalf("write parquet: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// Column is the data of one leaf column for WriteColumns: its values (a []int32, []int64,
+// []float64, []bool or []parquet.ByteArray) and its definition and repetition levels (nil when
+// the column's maximum level is 0).
+type Column struct {
+	Values   any
+	Def, Rep []int16
+}
+
+// WriteColumns writes a file with Parquet schema root (built with arrow-go's parquet/schema, so
+// any layout older writers produce can be reproduced) and one row group holding cols, one per
+// leaf column in schema order.
+func WriteColumns(t testing.TB, root *schema.GroupNode, props *parquet.WriterProperties, cols ...Column) []byte {
+	t.Helper()
+	if props == nil {
+		props = parquet.NewWriterProperties()
+	}
+	var buf bytes.Buffer
+	w := file.NewParquetWriter(&buf, root, file.WithWriterProps(props))
+	rg := w.AppendRowGroup()
+	for i, c := range cols {
+		cw, err := rg.NextColumn()
+		if err != nil {
+			t.Fatalf("column %d: %v", i, err)
+		}
+		switch v := c.Values.(type) {
+		case []int32:
+			_, err = cw.(*file.Int32ColumnChunkWriter).WriteBatch(v, c.Def, c.Rep)
+		case []int64:
+			_, err = cw.(*file.Int64ColumnChunkWriter).WriteBatch(v, c.Def, c.Rep)
+		case []float64:
+			_, err = cw.(*file.Float64ColumnChunkWriter).WriteBatch(v, c.Def, c.Rep)
+		case []bool:
+			_, err = cw.(*file.BooleanColumnChunkWriter).WriteBatch(v, c.Def, c.Rep)
+		case []parquet.ByteArray:
+			_, err = cw.(*file.ByteArrayColumnChunkWriter).WriteBatch(v, c.Def, c.Rep)
+		default:
+			t.Fatalf("column %d: unsupported values %T", i, v)
+		}
+		if err != nil {
+			t.Fatalf("column %d: %v", i, err)
+		}
+		if err := cw.Close(); err != nil {
+			t.Fatalf("column %d: %v", i, err)
+		}
+	}
+	if err := rg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // Split splits a Parquet file into its data region (everything before the footer) and its
