@@ -264,7 +264,7 @@ evidence() {
 log "step evidence: provenance"
 evidence provenance
 verify_status 14 "signed, with provenance, no SBOM yet" "${refs}" "${pinned[@]}"
-grep -qF "no SPDX SBOM attestation" "${work}/verify.out" || die "verify did not name the missing SBOM"
+grep -qF "verify: sbom: " "${work}/verify.out" || die "verify did not name the missing SBOM"
 log "step evidence: sbom"
 evidence sbom
 t=${SECONDS}
