@@ -5,13 +5,13 @@ go 1.26.8
 
 require (
 	github.com/cloudquery/plugin-pb-go v1.27.7
+	github.com/google/flatbuffers v25.12.19+incompatible
 	google.golang.org/grpc v1.79.1
 )
 
 require (
 	github.com/apache/arrow-go/v18 v18.5.1 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
-	github.com/google/flatbuffers v25.12.19+incompatible // indirect
 	github.com/klauspost/compress v1.18.2 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.23 // indirect
