@@ -6,17 +6,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/cloudquery/plugin-sdk/v4/message"
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 	"github.com/cloudquery/plugin-sdk/v4/schema"
 	"github.com/cloudquery/plugin-sdk/v4/state"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/infobloxopen/cq-source-s3/internal/cursor"
 	"github.com/infobloxopen/cq-source-s3/internal/discovery"
@@ -43,6 +46,13 @@ func WithMaxRecordBytes(n int64) Option { return func(c *Client) { c.maxRecordBy
 // WithStateFactory replaces the gRPC state-backend connection (tests).
 func WithStateFactory(f StateFactory) Option { return func(c *Client) { c.newState = f } }
 
+// WithAdmissionHook calls f with every object's weight when it is admitted
+// under the byte budget (admitted true, before any column data is read) and
+// when it leaves it (admitted false); tests check the bound with it.
+func WithAdmissionHook(f func(key string, weight int64, admitted bool)) Option {
+	return func(c *Client) { c.admission = f }
+}
+
 // Client is a configured source. Between syncs it keeps nothing but the
 // discovered tables; incremental positions live in the state backend.
 type Client struct {
@@ -55,6 +65,8 @@ type Client struct {
 	newState StateFactory
 	// maxRecordBytes bounds one record's buffers; 0 means parquetio.DefaultBatchBytes.
 	maxRecordBytes int64
+	// admission observes the byte budget (tests); nil in production.
+	admission func(key string, weight int64, admitted bool)
 }
 
 // New discovers the tables of the bucket. With noConnection (the CLI asks for
@@ -155,7 +167,8 @@ type tableStats struct {
 }
 
 // Sync sends a migrate message per selected table, then the rows of every
-// object of those tables, reading up to spec.Concurrency objects at once.
+// object of those tables, reading up to spec.Concurrency objects at once and
+// at most spec.MaxBytesInFlight of their estimated footprints (footprint).
 // Bad objects are logged and skipped; only cancellation or a failed listing
 // ends the sync with an error.
 func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- message.SyncMessage) error {
@@ -200,6 +213,8 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 		selected[t.Name] = cursor.Select(cur, groups[t.Name])
 	}
 
+	budget := &byteBudget{sem: semaphore.NewWeighted(c.spec.MaxBytesInFlight), limit: c.spec.MaxBytesInFlight, hook: c.admission, logger: c.logger}
+	c.logger.Debug().Int("concurrency", c.spec.Concurrency).Int64("max_bytes_in_flight", c.spec.MaxBytesInFlight).Msg("reading objects")
 	var mu sync.Mutex
 	stats := make(map[string]*tableStats, len(tables))
 	retry := make(map[string]bool) // keys whose failure may be transient
@@ -211,7 +226,7 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 		arrowSchema := t.ToArrowSchema()
 		for _, o := range selected[t.Name] {
 			g.Go(func() error {
-				rows, err := c.syncObject(gctx, t, arrowSchema, o, res)
+				rows, err := c.syncObject(gctx, t, arrowSchema, o, budget, res)
 				mu.Lock()
 				defer mu.Unlock()
 				ts.Rows += rows
@@ -300,19 +315,143 @@ func (c *Client) saveCursors(ctx context.Context, st state.Client, tables schema
 
 // syncObject streams one object. Rows already sent when a later page turns
 // out corrupt stay sent; the returned count says how many.
-func (c *Client) syncObject(ctx context.Context, t *schema.Table, sc *arrow.Schema, o discovery.Object, res chan<- message.SyncMessage) (int64, error) {
+//
+// Once the footer is read, the object waits for its footprint under the byte
+// budget. It is then decoded in batches of decodeRows rows (larger than
+// rows_per_record: per-batch decoding costs dominate at a few hundred rows),
+// each sent as zero-copy slices of at most rows_per_record rows.
+func (c *Client) syncObject(ctx context.Context, t *schema.Table, sc *arrow.Schema, o discovery.Object, budget *byteBudget, res chan<- message.SyncMessage) (int64, error) {
 	check := func(file *arrow.Schema) error { return compatible(t, file) }
-	emit := func(rec arrow.RecordBatch) error {
-		// Re-label the columns with the table's schema (name metadata, nullability).
-		out := array.NewRecordBatch(sc, rec.Columns(), rec.NumRows())
-		return send(ctx, res, &message.SyncInsert{Record: out})
+	per := int64(c.spec.RowsPerRecord)
+	admit := func(ctx context.Context, md *metadata.FileMetaData) (int64, func(), error) {
+		rows := decodeRows(md, per)
+		release, err := budget.acquire(ctx, o.Key, footprint(md, rows))
+		return rows, release, err
 	}
-	opts := parquetio.ReadOptions{BatchRows: int64(c.spec.RowsPerRecord), BatchBytes: c.maxRecordBytes, Target: sc}
+	emit := func(rec arrow.RecordBatch) error {
+		n := rec.NumRows()
+		for from := int64(0); from < n; from += per {
+			to := min(n, from+per)
+			if err := send(ctx, res, &message.SyncInsert{Record: relabel(sc, rec, from, to)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	opts := parquetio.ReadOptions{BatchRows: per, BatchBytes: c.maxRecordBytes, Target: sc, Admit: admit}
 	rows, err := parquetio.ReadBatches(ctx, c.api, c.bucketObject(o), opts, check, emit)
 	if err != nil && errors.Is(err, parquetio.ErrVanished) {
 		return rows, fmt.Errorf("object vanished after listing: %w", err)
 	}
 	return rows, err
+}
+
+// relabel returns rows [from, to) of rec under the table's schema (name
+// metadata, nullability); the columns are shared, not copied.
+func relabel(sc *arrow.Schema, rec arrow.RecordBatch, from, to int64) arrow.RecordBatch {
+	if from == 0 && to == rec.NumRows() {
+		return array.NewRecordBatch(sc, rec.Columns(), to)
+	}
+	cols := make([]arrow.Array, rec.NumCols())
+	for i, col := range rec.Columns() {
+		cols[i] = array.NewSlice(col, from, to)
+	}
+	out := array.NewRecordBatch(sc, cols, to-from)
+	for _, col := range cols {
+		col.Release()
+	}
+	return out
+}
+
+// Decoding batches: about decodeBytes of decoded data, at most
+// maxDecodeRows rows, and never fewer rows than a record holds.
+const (
+	decodeBytes   = 4 << 20
+	maxDecodeRows = 64 << 10
+)
+
+// decodeRows is the number of rows to decode at a time: about decodeBytes
+// at the widest row group's bytes per row, between per and maxDecodeRows
+// (rows_per_record above maxDecodeRows is decoded as asked; the reader still
+// splits records over the byte bound).
+func decodeRows(md *metadata.FileMetaData, per int64) int64 {
+	var width int64 = 1
+	for i := 0; i < md.NumRowGroups(); i++ {
+		rg := md.RowGroup(i)
+		if n := rg.NumRows(); n > 0 {
+			width = max(width, max(rg.TotalByteSize(), compressedBytes(rg))/n)
+		}
+	}
+	return max(per, min(maxDecodeRows, decodeBytes/width))
+}
+
+// footprint estimates the memory reading an object takes, from its footer:
+// the largest row group's column chunks (each is fetched whole) plus its
+// decoded size (a generous bound on pages, dictionaries and the batch being
+// built), plus one batch of rows. Footers can lie: the budget caps the weight.
+func footprint(md *metadata.FileMetaData, rows int64) int64 {
+	rows = min(rows, max(md.GetNumRows(), 0))
+	var largest, width int64
+	for i := 0; i < md.NumRowGroups(); i++ {
+		rg := md.RowGroup(i)
+		largest = max(largest, satAdd(compressedBytes(rg), max(rg.TotalByteSize(), 0)))
+		if n := rg.NumRows(); n > 0 {
+			width = max(width, max(rg.TotalByteSize(), 0)/n)
+		}
+	}
+	if width > 0 && rows > math.MaxInt64/width {
+		return math.MaxInt64
+	}
+	return satAdd(largest, rows*width)
+}
+
+// compressedBytes is the size of a row group's column chunks in the file.
+func compressedBytes(rg *metadata.RowGroupMetaData) int64 {
+	var n int64
+	for j := 0; j < rg.NumColumns(); j++ {
+		if cc, err := rg.ColumnChunk(j); err == nil {
+			n = satAdd(n, max(cc.TotalCompressedSize(), 0))
+		}
+	}
+	return n
+}
+
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// byteBudget admits objects while the sum of their weights stays within
+// limit. A weight over the limit is capped to it, so such an object is read
+// alone rather than never. The semaphore is FIFO: a heavy object waiting
+// holds back lighter ones behind it, so it is not starved.
+type byteBudget struct {
+	sem    *semaphore.Weighted
+	limit  int64
+	hook   func(key string, weight int64, admitted bool)
+	logger zerolog.Logger
+}
+
+func (b *byteBudget) acquire(ctx context.Context, key string, weight int64) (func(), error) {
+	if weight > b.limit {
+		b.logger.Info().Str("key", key).Int64("estimate", weight).Int64("max_bytes_in_flight", b.limit).
+			Msg("object estimated above max_bytes_in_flight; reading it alone")
+	}
+	weight = min(max(weight, 1), b.limit)
+	if err := b.sem.Acquire(ctx, weight); err != nil {
+		return nil, err
+	}
+	if b.hook != nil {
+		b.hook(key, weight, true)
+	}
+	return func() {
+		if b.hook != nil {
+			b.hook(key, weight, false)
+		}
+		b.sem.Release(weight)
+	}, nil
 }
 
 func send(ctx context.Context, res chan<- message.SyncMessage, m message.SyncMessage) error {

@@ -114,7 +114,7 @@ func mustSpec(t *testing.T, endpoint string, rowsPerRecord, concurrency int) spe
 		bucket, endpoint, rowsPerRecord, concurrency))
 }
 
-func mustSpecJSON(t *testing.T, js string) spec.Spec {
+func mustSpecJSON(t testing.TB, js string) spec.Spec {
 	t.Helper()
 	s, err := spec.Parse([]byte(js))
 	if err != nil {

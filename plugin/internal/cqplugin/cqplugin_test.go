@@ -28,11 +28,13 @@ func TestSpecSchemaAgreesWithParser(t *testing.T) {
 		valid bool
 	}{
 		{"minimal", `{"bucket":"abc","region":"us-east-1"}`, true},
-		{"everything", `{"bucket":"abc","region":"auto","path_prefix":"a/b","endpoint":"http://127.0.0.1:9000","use_path_style":true,"access_key_id":"k","secret_access_key":"s","session_token":"t","rows_per_record":10,"concurrency":2,"incremental":true}`, true},
+		{"everything", `{"bucket":"abc","region":"auto","path_prefix":"a/b","endpoint":"http://127.0.0.1:9000","use_path_style":true,"access_key_id":"k","secret_access_key":"s","session_token":"t","rows_per_record":10,"concurrency":2,"max_bytes_in_flight":1048576,"incremental":true}`, true},
 		{"profile", `{"bucket":"abc","region":"us-east-1","profile":"p"}`, true},
 		{"missing region", `{"bucket":"abc"}`, false},
 		{"typo", `{"bucket":"abc","region":"us-east-1","bukcet":"x"}`, false},
 		{"zero rows", `{"bucket":"abc","region":"us-east-1","rows_per_record":0}`, false},
+		{"byte budget below 1 MiB", `{"bucket":"abc","region":"us-east-1","max_bytes_in_flight":1024}`, false},
+		{"byte budget above 1 TiB", `{"bucket":"abc","region":"us-east-1","max_bytes_in_flight":1099511627777}`, false},
 		{"too much concurrency", `{"bucket":"abc","region":"us-east-1","concurrency":1001}`, false},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -77,6 +78,11 @@ type ReadOptions struct {
 	// accepted the file's schema against it (drift.Check). A value that does
 	// not convert fails the object with ErrConversion.
 	Target *arrow.Schema
+	// Admit, when set, is called once the footer is read and before any
+	// column data is. It may wait (a memory budget) and may choose the batch
+	// rows from the footer (0 keeps BatchRows); release is called when
+	// reading ends. An error ends the read with nothing emitted.
+	Admit func(ctx context.Context, md *metadata.FileMetaData) (batchRows int64, release func(), err error)
 }
 
 // Schema returns the Arrow schema of a Parquet object (from its footer only),
@@ -137,6 +143,16 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 		return 0, err
 	}
 	defer func() { _ = pf.Close() }()
+	if opts.Admit != nil {
+		batchRows, release, err := opts.Admit(ctx, pf.MetaData())
+		if err != nil {
+			return 0, err
+		}
+		defer release()
+		if batchRows > 0 {
+			opts.BatchRows = batchRows
+		}
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: opts.BatchRows}, memory.DefaultAllocator)
 	if err != nil {
 		return 0, classify(ctx, ra, err)

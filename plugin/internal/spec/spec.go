@@ -17,6 +17,10 @@ const (
 	MaxRowsPerRecord     = 1_000_000
 	DefaultConcurrency   = 50
 	MaxConcurrency       = 1_000
+	// MinBytesInFlight and MaxBytesInFlight bound "max_bytes_in_flight";
+	// its default depends on the machine (DefaultMaxBytesInFlight).
+	MinBytesInFlight int64 = 1 << 20
+	MaxBytesInFlight int64 = 1 << 40
 )
 
 // Spec is the validated configuration of one source.
@@ -41,6 +45,9 @@ type Spec struct {
 	RowsPerRecord int `json:"rows_per_record"`
 	// Concurrency is the maximum number of objects read at once.
 	Concurrency int `json:"concurrency"`
+	// MaxBytesInFlight bounds the estimated memory of the objects read at once
+	// (see client.footprint); an object estimated above it is read alone.
+	MaxBytesInFlight int64 `json:"max_bytes_in_flight"`
 	// Incremental keeps a per-table cursor in the CloudQuery state backend so
 	// a sync reads only objects modified since the previous one.
 	Incremental bool `json:"incremental"`
@@ -51,18 +58,19 @@ func (s Spec) HasStaticCredentials() bool { return s.AccessKeyID != "" }
 
 // raw mirrors Spec with pointers so "absent" and "zero" can be told apart.
 type raw struct {
-	Bucket          *string `json:"bucket"`
-	Region          *string `json:"region"`
-	PathPrefix      *string `json:"path_prefix"`
-	Endpoint        *string `json:"endpoint"`
-	UsePathStyle    *bool   `json:"use_path_style"`
-	Profile         *string `json:"profile"`
-	AccessKeyID     *string `json:"access_key_id"`
-	SecretAccessKey *string `json:"secret_access_key"`
-	SessionToken    *string `json:"session_token"`
-	RowsPerRecord   *int    `json:"rows_per_record"`
-	Concurrency     *int    `json:"concurrency"`
-	Incremental     *bool   `json:"incremental"`
+	Bucket           *string `json:"bucket"`
+	Region           *string `json:"region"`
+	PathPrefix       *string `json:"path_prefix"`
+	Endpoint         *string `json:"endpoint"`
+	UsePathStyle     *bool   `json:"use_path_style"`
+	Profile          *string `json:"profile"`
+	AccessKeyID      *string `json:"access_key_id"`
+	SecretAccessKey  *string `json:"secret_access_key"`
+	SessionToken     *string `json:"session_token"`
+	RowsPerRecord    *int    `json:"rows_per_record"`
+	Concurrency      *int    `json:"concurrency"`
+	MaxBytesInFlight *int64  `json:"max_bytes_in_flight"`
+	Incremental      *bool   `json:"incremental"`
 }
 
 var (
@@ -101,6 +109,11 @@ func fromRaw(r raw) (Spec, error) {
 		RowsPerRecord:   DefaultRowsPerRecord,
 		Concurrency:     DefaultConcurrency,
 		Incremental:     deref(r.Incremental),
+	}
+	if r.MaxBytesInFlight != nil {
+		s.MaxBytesInFlight = *r.MaxBytesInFlight
+	} else {
+		s.MaxBytesInFlight = DefaultMaxBytesInFlight()
 	}
 	if r.RowsPerRecord != nil {
 		s.RowsPerRecord = *r.RowsPerRecord
@@ -163,6 +176,10 @@ func (s *Spec) normalizeAndValidate() error {
 	}
 	if s.Concurrency < 1 || s.Concurrency > MaxConcurrency {
 		errs = append(errs, fmt.Errorf(`spec: "concurrency" must be between 1 and %d, got %d`, MaxConcurrency, s.Concurrency))
+	}
+	if s.MaxBytesInFlight < MinBytesInFlight || s.MaxBytesInFlight > MaxBytesInFlight {
+		errs = append(errs, fmt.Errorf(`spec: "max_bytes_in_flight" must be between %d (1 MiB) and %d (1 TiB) bytes, got %d`,
+			MinBytesInFlight, MaxBytesInFlight, s.MaxBytesInFlight))
 	}
 	return errors.Join(errs...)
 }

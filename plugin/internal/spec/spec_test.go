@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseValid(t *testing.T) {
+	def := DefaultMaxBytesInFlight()
 	tests := []struct {
 		name string
 		json string
@@ -14,37 +15,47 @@ func TestParseValid(t *testing.T) {
 		{
 			name: "minimal gets defaults",
 			json: `{"bucket":"my-bucket","region":"us-east-1"}`,
-			want: Spec{Bucket: "my-bucket", Region: "us-east-1", RowsPerRecord: 500, Concurrency: 50},
+			want: Spec{Bucket: "my-bucket", Region: "us-east-1", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "prefix gains trailing slash",
 			json: `{"bucket":"b12","region":"eu-west-1","path_prefix":"data/raw"}`,
-			want: Spec{Bucket: "b12", Region: "eu-west-1", PathPrefix: "data/raw/", RowsPerRecord: 500, Concurrency: 50},
+			want: Spec{Bucket: "b12", Region: "eu-west-1", PathPrefix: "data/raw/", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "endpoint defaults to path style",
 			json: `{"bucket":"b12","region":"us-east-1","endpoint":"http://127.0.0.1:9000"}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", Endpoint: "http://127.0.0.1:9000", UsePathStyle: true, RowsPerRecord: 500, Concurrency: 50},
+			want: Spec{Bucket: "b12", Region: "us-east-1", Endpoint: "http://127.0.0.1:9000", UsePathStyle: true, RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "explicit path style wins",
 			json: `{"bucket":"b12","region":"auto","endpoint":"https://x.example.com","use_path_style":false}`,
-			want: Spec{Bucket: "b12", Region: "auto", Endpoint: "https://x.example.com", RowsPerRecord: 500, Concurrency: 50},
+			want: Spec{Bucket: "b12", Region: "auto", Endpoint: "https://x.example.com", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "static keys and tuning",
 			json: `{"bucket":"b12","region":"us-east-1","access_key_id":"AK","secret_access_key":"SK","session_token":"ST","rows_per_record":1,"concurrency":1000}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", AccessKeyID: "AK", SecretAccessKey: "SK", SessionToken: "ST", RowsPerRecord: 1, Concurrency: 1000},
+			want: Spec{Bucket: "b12", Region: "us-east-1", AccessKeyID: "AK", SecretAccessKey: "SK", SessionToken: "ST", RowsPerRecord: 1, Concurrency: 1000, MaxBytesInFlight: def},
+		},
+		{
+			name: "explicit byte budget",
+			json: `{"bucket":"b12","region":"us-east-1","max_bytes_in_flight":1048576}`,
+			want: Spec{Bucket: "b12", Region: "us-east-1", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: 1 << 20},
+		},
+		{
+			name: "largest byte budget",
+			json: `{"bucket":"b12","region":"us-east-1","max_bytes_in_flight":1099511627776}`,
+			want: Spec{Bucket: "b12", Region: "us-east-1", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: 1 << 40},
 		},
 		{
 			name: "incremental",
 			json: `{"bucket":"b12","region":"us-east-1","incremental":true}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", Incremental: true, RowsPerRecord: 500, Concurrency: 50},
+			want: Spec{Bucket: "b12", Region: "us-east-1", Incremental: true, RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "profile",
 			json: `{"bucket":"b12","region":"us-east-1","profile":"analytics"}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", Profile: "analytics", RowsPerRecord: 500, Concurrency: 50},
+			want: Spec{Bucket: "b12", Region: "us-east-1", Profile: "analytics", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 	}
 	for _, tt := range tests {
@@ -89,6 +100,12 @@ func TestParseInvalid(t *testing.T) {
 		{"rows_per_record zero", `{"bucket":"abc","region":"us-east-1","rows_per_record":0}`, []string{`"rows_per_record" must be between 1 and 1000000, got 0`}},
 		{"rows_per_record huge", `{"bucket":"abc","region":"us-east-1","rows_per_record":1000001}`, []string{`got 1000001`}},
 		{"concurrency negative", `{"bucket":"abc","region":"us-east-1","concurrency":-1}`, []string{`"concurrency" must be between 1 and 1000, got -1`}},
+		{"max_bytes_in_flight zero", `{"bucket":"abc","region":"us-east-1","max_bytes_in_flight":0}`, []string{`"max_bytes_in_flight" must be between 1048576 (1 MiB) and 1099511627776 (1 TiB) bytes, got 0`}},
+		{"max_bytes_in_flight below 1 MiB", `{"bucket":"abc","region":"us-east-1","max_bytes_in_flight":1048575}`, []string{`"max_bytes_in_flight"`, `got 1048575`}},
+		{"max_bytes_in_flight above 1 TiB", `{"bucket":"abc","region":"us-east-1","max_bytes_in_flight":1099511627777}`, []string{`"max_bytes_in_flight"`, `got 1099511627777`}},
+		{"max_bytes_in_flight negative", `{"bucket":"abc","region":"us-east-1","max_bytes_in_flight":-1}`, []string{`"max_bytes_in_flight"`, `got -1`}},
+		{"max_bytes_in_flight with unit", `{"bucket":"abc","region":"us-east-1","max_bytes_in_flight":"1GiB"}`, []string{"invalid JSON", "max_bytes_in_flight"}},
+		{"max_bytes_in_flight fractional", `{"bucket":"abc","region":"us-east-1","max_bytes_in_flight":1.5e9}`, []string{"invalid JSON", "max_bytes_in_flight"}},
 		{"several errors at once", `{"bucket":"","region":"us-east-1","concurrency":0,"rows_per_record":0}`, []string{`"bucket" is required`, `"concurrency"`, `"rows_per_record"`}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Benchmark of the plugin binary (figures only, never a pass/fail gate): `npm run bench:plugin`.
+# Builds the plugin and a gRPC driver (scripts/bench-plugin/), generates Parquet data with pyarrow
+# in a throwaway virtualenv, serves it from its own in-memory gofakes3 on a free 127.0.0.1 port, and
+# prints rows/s, MB/s (Arrow IPC sent) and the plugin's peak RSS (VmHWM) per run, beside pyarrow
+# reading the same file (iter_batches + one IPC stream per batch, as the plugin sends them).
+#   (a) throughput: BENCH_ROWS rows x 6 columns, snappy, 500k-row groups; defaults and
+#       rows_per_record=BENCH_TUNED_ROWS; best of BENCH_REPEAT runs each (pyarrow too).
+#   (b) memory: 8 objects of one row group of BENCH_SCALE MB (uncompressed) each, at concurrency 1
+#       and the default, with the old behaviour (no byte budget) and the new default.
+# Environment:
+#   BENCH_ROWS=5000000 BENCH_TUNED_ROWS=10000 BENCH_REPEAT=2 BENCH_SCALE=64 BENCH_SCENARIOS="a b"
+#   BENCH_KEEP=1                   keep the temporary directory (data, binaries) for reruns
+#   BENCH_BASELINE_REF=<git ref>   also build and run the plugin at that ref (before/after figures)
+# Profile of the plugin's own work (in-process, no gRPC):
+#   cd plugin && BENCH_PARQUET=<file> go test ./internal/client -run '^$' -bench Sync -cpuprofile cpu.out
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+
+ROWS="${BENCH_ROWS:-5000000}"
+TUNED="${BENCH_TUNED_ROWS:-10000}"
+REPEAT="${BENCH_REPEAT:-2}"
+SCENARIOS="${BENCH_SCENARIOS:-a b}"
+SCALE="${BENCH_SCALE:-64}"
+BASELINE="${BENCH_BASELINE_REF:-}"
+PYARROW_VERSION="26.0.1"
+NUMPY_VERSION="2.4.6"
+# No byte budget: what the plugin did before max_bytes_in_flight (objects bounded by count only).
+UNBOUNDED=1099511627776
+
+log() { printf 'bench-plugin: %s\n' "$*" >&2; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/bench-plugin.XXXXXX")"
+S3_PID=""
+cleanup() {
+	if [[ -n "${S3_PID}" ]]; then
+		kill "${S3_PID}" 2>/dev/null || true
+		wait "${S3_PID}" 2>/dev/null || true
+	fi
+	if [[ -z "${BENCH_KEEP:-}" ]]; then rm -rf "${WORK}"; fi
+}
+trap cleanup EXIT
+
+log "building the plugin, the driver and the S3 emulator"
+(cd plugin && go build -o "${WORK}/cq-source-s3" .)
+(cd scripts/bench-plugin && go build -o "${WORK}/driver" .)
+GOFAKES3="${CQ_TOOLCHAIN_DIR:-${HOME}/.cache/cq-release-toolchain}/bin/gofakes3"
+if [[ ! -x "${GOFAKES3}" ]]; then
+	GOFAKES3="${WORK}/gofakes3"
+	(cd toolchain/s3 && go build -o "${GOFAKES3}" github.com/johannesboyne/gofakes3/cmd/gofakes3)
+fi
+if [[ -n "${BASELINE}" ]]; then
+	log "building the plugin at ${BASELINE}"
+	mkdir -p "${WORK}/baseline"
+	git archive "${BASELINE}" plugin | tar -x -C "${WORK}/baseline"
+	(cd "${WORK}/baseline/plugin" && go build -o "${WORK}/cq-source-s3-baseline" .)
+fi
+
+log "installing pyarrow ${PYARROW_VERSION} into a throwaway virtualenv"
+python3 -m venv "${WORK}/venv"
+"${WORK}/venv/bin/pip" install -q --disable-pip-version-check "pyarrow==${PYARROW_VERSION}" "numpy==${NUMPY_VERSION}"
+PY=("${WORK}/venv/bin/python" scripts/bench-plugin/gen.py)
+
+log "generating data"
+mkdir -p "${WORK}/data"
+up=()
+if [[ " ${SCENARIOS} " == *" a "* ]]; then
+	"${PY[@]}" throughput "${WORK}/data/throughput.parquet" "${ROWS}" 500000
+	up+=("throughput/part-0.parquet=${WORK}/data/throughput.parquet")
+fi
+if [[ " ${SCENARIOS} " == *" b "* ]]; then
+	"${PY[@]}" memory "${WORK}/data/memory.parquet" "${SCALE}"
+	for i in 0 1 2 3 4 5 6 7; do up+=("memory/part-${i}.parquet=${WORK}/data/memory.parquet"); done
+fi
+
+PORT="$("${WORK}/driver" freeport)"
+ENDPOINT="http://127.0.0.1:${PORT}"
+"${GOFAKES3}" -backend memory -host "127.0.0.1:${PORT}" -initialbucket warehouse -quiet >"${WORK}/gofakes3.log" 2>&1 &
+S3_PID=$!
+for _ in $(seq 100); do
+	curl -s -o /dev/null --max-time 1 "${ENDPOINT}/" && break
+	sleep 0.1
+done
+"${WORK}/driver" upload -endpoint "${ENDPOINT}" -bucket warehouse "${up[@]}"
+
+printf '%s\n' "label	rows	ipc_bytes	seconds	rows/s	MB/s	peak_rss_MB	cpu_s	rows/cpu_s" >"${WORK}/results.tsv"
+: >"${WORK}/commands.txt"
+# plugin LABEL BINARY PREFIX SPEC: one run, its line appended to the results.
+plugin() {
+	local label="$1" bin="$2" prefix="$3" spec="$4"
+	printf '%s: %s run -bin %s -endpoint %s -prefix %s -spec %q\n' "${label}" "${WORK}/driver" \
+		"${bin}" "${ENDPOINT}" "${prefix}" "${spec}" >>"${WORK}/commands.txt"
+	"${WORK}/driver" run -bin "${bin}" -endpoint "${ENDPOINT}" -prefix "${prefix}" -spec "${spec}" -label "${label}" |
+		tee -a "${WORK}/results.tsv" >&2
+}
+# best LABEL: the fastest line labelled LABEL.
+best() { awk -F'\t' -v l="$1" '$1 == l' "${WORK}/results.tsv" | sort -t$'\t' -k5,5nr | head -1; }
+
+bins=("new=${WORK}/cq-source-s3")
+if [[ -n "${BASELINE}" ]]; then bins+=("old=${WORK}/cq-source-s3-baseline"); fi
+labels=(a/pyarrow)
+for b in "${bins[@]}"; do labels+=("a/${b%%=*}:default" "a/${b%%=*}:rows_per_record=${TUNED}"); done
+
+if [[ " ${SCENARIOS} " == *" a "* ]]; then
+log "(a) throughput: ${ROWS} rows, best of ${REPEAT}"
+for _ in $(seq "${REPEAT}"); do
+	"${PY[@]}" pyarrow "${WORK}/data/throughput.parquet" 500 1 | sed 's|^|a/|' | tee -a "${WORK}/results.tsv" >&2
+	for b in "${bins[@]}"; do
+		plugin "a/${b%%=*}:default" "${b#*=}" throughput '{}'
+		plugin "a/${b%%=*}:rows_per_record=${TUNED}" "${b#*=}" throughput "{\"rows_per_record\":${TUNED}}"
+	done
+done
+fi
+
+if [[ " ${SCENARIOS} " == *" b "* ]]; then
+log "(b) memory: 8 objects x one ${SCALE} MB row group"
+for b in "${bins[@]}"; do
+	name="${b%%=*}" bin="${b#*=}"
+	if [[ "${name}" == new ]]; then
+		plugin "b/new:no_budget:concurrency=1" "${bin}" memory "{\"concurrency\":1,\"max_bytes_in_flight\":${UNBOUNDED}}"
+		plugin "b/new:no_budget:default" "${bin}" memory "{\"max_bytes_in_flight\":${UNBOUNDED}}"
+	fi
+	plugin "b/${name}:concurrency=1" "${bin}" memory '{"concurrency":1}'
+	plugin "b/${name}:default" "${bin}" memory '{}'
+done
+fi
+
+# Wall-clock rate (best run), and rate per CPU second of the plugin process (pyarrow: of the
+# Python process), which the other load of a shared machine disturbs less (best run).
+if [[ " ${SCENARIOS} " == *" a "* ]]; then
+py="$(best a/pyarrow | cut -f5)"
+pycpu="$(awk -F'\t' '$1 == "a/pyarrow"' "${WORK}/results.tsv" | sort -t$'\t' -k9,9nr | head -1 | cut -f9)"
+echo
+echo "== (a) throughput: ${ROWS} rows x 6 columns, snappy, 500k-row groups (best of ${REPEAT}; $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)) =="
+printf '%-36s %10s %8s %12s %10s %12s %10s\n' run rows/s MB/s peak_RSS_MB x_pyarrow rows/cpu_s x_pyarrow
+for l in "${labels[@]}"; do
+	cpu="$(awk -F'\t' -v l="${l}" '$1 == l' "${WORK}/results.tsv" | sort -t$'\t' -k9,9nr | head -1 | cut -f9)"
+	best "${l}" | awk -F'\t' -v py="${py}" -v pycpu="${pycpu}" -v cpu="${cpu}" \
+		'{ printf "%-36s %10d %8.1f %12s %10.2f %12d %10.2f\n", $1, $5, $6, $7, $5 / py, cpu, cpu / pycpu }'
+done
+fi
+if [[ " ${SCENARIOS} " == *" b "* ]]; then
+	echo
+	echo "== (b) memory: 8 objects x one ${SCALE} MB (uncompressed) row group; no_budget = max_bytes_in_flight ${UNBOUNDED} =="
+	printf '%-36s %10s %8s %12s\n' run rows/s MB/s peak_RSS_MB
+	awk -F'\t' '$1 ~ /^b\// { printf "%-36s %10d %8.1f %12s\n", $1, $5, $6, $7 }' "${WORK}/results.tsv"
+fi
+echo
+echo "== reproduce =="
+echo "everything: BENCH_ROWS=${ROWS} BENCH_TUNED_ROWS=${TUNED} BENCH_REPEAT=${REPEAT} BENCH_SCALE=${SCALE} BENCH_SCENARIOS=\"${SCENARIOS}\"${BASELINE:+ BENCH_BASELINE_REF=${BASELINE}} npm run bench:plugin"
+echo "one figure (BENCH_KEEP=1 keeps ${WORK}): start the emulator and upload, then the run's line:"
+echo "  ${GOFAKES3} -backend memory -host 127.0.0.1:${PORT} -initialbucket warehouse -quiet &"
+echo "  ${WORK}/driver upload -endpoint ${ENDPOINT} -bucket warehouse ${up[*]}"
+if [[ " ${SCENARIOS} " == *" a "* ]]; then echo "  a/pyarrow: ${PY[*]} pyarrow ${WORK}/data/throughput.parquet 500 1"; fi
+awk '!seen[$0]++ { print "  " $0 }' "${WORK}/commands.txt"
