@@ -31,6 +31,12 @@ function env(name: string): string {
   return value;
 }
 
+/** An optional runner variable: unset and empty are the same. */
+function optionalEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
 function readOutputs(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, "utf8"));
@@ -109,13 +115,13 @@ function main(argv: string[]): string {
         serverUrl: env("GITHUB_SERVER_URL"),
         repository: env("GITHUB_REPOSITORY"),
         repositoryId: env("GITHUB_REPOSITORY_ID"),
-        repositoryOwnerId: process.env.GITHUB_REPOSITORY_OWNER_ID || undefined,
+        repositoryOwnerId: optionalEnv("GITHUB_REPOSITORY_OWNER_ID"),
         ref: env("GITHUB_REF"),
         commit: env("GITHUB_SHA"),
         runId: env("GITHUB_RUN_ID"),
         runAttempt: env("GITHUB_RUN_ATTEMPT"),
-        eventName: process.env.GITHUB_EVENT_NAME || undefined,
-        runnerEnvironment: process.env.RUNNER_ENVIRONMENT || undefined,
+        eventName: optionalEnv("GITHUB_EVENT_NAME"),
+        runnerEnvironment: optionalEnv("RUNNER_ENVIRONMENT"),
         version: env("GITHUB_REF_NAME"),
         platforms: o.platforms,
         platformDigests: record("platformDigests", o.platformDigests),
