@@ -6,8 +6,9 @@
 //                   this repository (and --repository-id), at --commit when given;
 //   3. SBOM         an SPDX attestation, same identity, for every platform manifest the
 //                   provenance lists.
-// Options: --key <cosign.pub>, --repository <owner/name> (default: Pulumi.prod.yaml's
-// githubOwner/githubRepository), --repository-id <n>, --commit <40 hex>, --server-url <url>.
+// Options: --key <cosign.pub>, --repository <owner/name> and --repository-id <n> (default: the
+// prod stack's githubOwner/githubRepository and githubRepositoryId, Pulumi.prod.yaml),
+// --commit <40 hex>, --server-url <url>.
 // Exit 0 when every check passes; otherwise the first failure's message and its status:
 // 2 usage, 10 signature, 11 provenance, 12 repository, 13 commit, 14 SBOM (lib/evidence.ts).
 import { spawnSync } from "node:child_process";
@@ -31,17 +32,24 @@ const REF_RE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/;
 
 class UsageError extends Error {}
 
-/** The repository releases come from, as the prod stack configures it. */
-function defaultRepository(): string | undefined {
+/** The repository releases come from (and its numeric id), as the prod stack configures it. */
+function prodRepository(): { repository?: string; repositoryId?: string } {
   try {
     const file = path.join(__dirname, "..", "Pulumi.prod.yaml");
     const config =
       (yaml.load(readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
-    const owner = config["cq-source-s3-release:githubOwner"];
-    const name = config["cq-source-s3-release:githubRepository"];
-    return typeof owner === "string" && typeof name === "string" ? `${owner}/${name}` : undefined;
+    const get = (key: string) => {
+      const v = config[`cq-source-s3-release:${key}`];
+      return typeof v === "string" ? v : undefined;
+    };
+    const owner = get("githubOwner");
+    const name = get("githubRepository");
+    return {
+      repository: owner !== undefined && name !== undefined ? `${owner}/${name}` : undefined,
+      repositoryId: get("githubRepositoryId"),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -80,19 +88,23 @@ function verify(argv: string[]): string[] {
     );
   }
   const ref = positionals[0];
-  const repository = values.repository ?? defaultRepository();
+  // Without --repository, the prod stack's repository and its id; an explicit repository has no
+  // default id (the prod one would belong to another repository).
+  const prod = values.repository === undefined ? prodRepository() : {};
+  const repository = values.repository ?? prod.repository;
   if (repository === undefined) throw new UsageError("--repository owner/name is required");
+  const repositoryId = values["repository-id"] ?? prod.repositoryId;
   if (values.commit !== undefined && !/^[0-9a-f]{40}$/.test(values.commit)) {
     throw new UsageError(`--commit must be a full 40-hex commit sha, got ${JSON.stringify(values.commit)}`);
   }
-  if (values["repository-id"] !== undefined && !/^[0-9]+$/.test(values["repository-id"])) {
-    throw new UsageError(`--repository-id must be numeric, got ${JSON.stringify(values["repository-id"])}`);
+  if (repositoryId !== undefined && !/^[0-9]+$/.test(repositoryId)) {
+    throw new UsageError(`--repository-id must be numeric, got ${JSON.stringify(repositoryId)}`);
   }
   const expect: Expectation = {
     digest: ref.slice(ref.lastIndexOf("@") + 1),
     serverUrl: (values["server-url"] ?? "https://github.com").replace(/\/+$/, ""),
     repository,
-    repositoryId: values["repository-id"],
+    repositoryId,
     commit: values.commit,
   };
   const identity = identityFlags({ key: values.key, serverUrl: expect.serverUrl, repository });
