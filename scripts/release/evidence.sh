@@ -77,15 +77,22 @@ assets)
 	rm -rf "${assets}" && mkdir -p "${assets}"
 	# verified TYPE: the verified statements of TYPE attached to ${ref}, one JSON per line.
 	verified() {
-		cosign verify-attestation "${COSIGN_VERIFY_ARGS[@]}" --type "$1" "${ref}" 2>/dev/null |
-			jq -c '(.payload // .dsseEnvelope.payload) | select(. != null) | @base64d | fromjson'
+		local out
+		out="$(cosign verify-attestation "${COSIGN_VERIFY_ARGS[@]}" --type "$1" "${ref}")" ||
+			fail "no verified $1 attestation on ${ref}"
+		jq -c '(.payload // .dsseEnvelope.payload) | select(. != null) | @base64d | fromjson' <<<"${out}"
 	}
-	verified slsaprovenance1 | tail -n1 | jq . >"${assets}/${name}-${GITHUB_REF_NAME}.provenance.json"
+	# last_matching TEXT: the last stdin line containing TEXT (a re-run attests again); empty if none.
+	last_matching() { grep -F "$1" | tail -n1 || true; }
+	statements="$(verified slsaprovenance1)"
+	jq . <<<"$(tail -n1 <<<"${statements}")" >"${assets}/${name}-${GITHUB_REF_NAME}.provenance.json"
 	while IFS=$'\t' read -r platform digest; do
 		base="${assets}/${name}-${GITHUB_REF_NAME}-${platform//\//-}"
 		for kind in spdxjson:spdx cyclonedx:cdx; do
-			verified "${kind%%:*}" | jq -c .predicate | grep -F "${digest}" | tail -n1 | jq . >"${base}.${kind#*:}.json"
-			[[ -s "${base}.${kind#*:}.json" ]] || fail "no verified ${kind%%:*} SBOM of ${platform} (${digest}) on ${ref}"
+			statements="$(verified "${kind%%:*}")"
+			doc="$(jq -c .predicate <<<"${statements}" | last_matching "${digest}")"
+			[[ -n "${doc}" ]] || fail "no verified ${kind%%:*} SBOM of ${platform} (${digest}) on ${ref}"
+			jq . <<<"${doc}" >"${base}.${kind#*:}.json"
 		done
 	done < <(jq -r '.platformDigests | to_entries[] | [.key, .value] | @tsv' "${outputs}")
 	[[ -s "${assets}/${name}-${GITHUB_REF_NAME}.provenance.json" ]] || fail "no verified provenance on ${ref}"
