@@ -42,6 +42,8 @@ attest() {
 }
 
 name="$(jq -r '.imageRepositories[0] | split("/") | last' "${outputs}")"
+# platform_digests: "<platform>\t<manifest digest>" lines of the outputs.
+platform_digests() { jq -r '.platformDigests | to_entries[] | [.key, .value] | @tsv' "${outputs}"; }
 case "${what}" in
 sbom)
 	# One scan per platform from the first registry: every registry holds the same manifests.
@@ -55,7 +57,7 @@ sbom)
 		log "SBOM ${platform}: $(jq '.packages | length' "${base}.spdx.json") packages"
 		attest spdxjson "${base}.spdx.json"
 		attest cyclonedx "${base}.cdx.json"
-	done < <(jq -r '.platformDigests | to_entries[] | [.key, .value] | @tsv' "${outputs}")
+	done < <(platform_digests)
 	;;
 provenance)
 	file="${evidence}/${name}-${GITHUB_REF_NAME}.provenance.json"
@@ -94,7 +96,7 @@ assets)
 			[[ -n "${doc}" ]] || fail "no verified ${kind%%:*} SBOM of ${platform} (${digest}) on ${ref}"
 			jq . <<<"${doc}" >"${base}.${kind#*:}.json"
 		done
-	done < <(jq -r '.platformDigests | to_entries[] | [.key, .value] | @tsv' "${outputs}")
+	done < <(platform_digests)
 	[[ -s "${assets}/${name}-${GITHUB_REF_NAME}.provenance.json" ]] || fail "no verified provenance on ${ref}"
 	log "Release assets from ${ref}: $(cd "${assets}" && echo *)"
 	;;
