@@ -1,15 +1,16 @@
-// cq-source-s3 release infrastructure. Reads like DESIGN.md's flow: validated config, then
-// identity → registries → repository settings → image, then the stack outputs.
+// cq-source-s3 release infrastructure, as a flow: validated config, then identity → registries →
+// repository settings → image, then the stack outputs (which the release workflow reads).
 // Components are switched by plain booleans from config, never by an Output.
 import * as gcp from "@pulumi/gcp";
 
 import { GitHubIdentity, IDENTITY_APIS } from "./components/identity";
-import { imageArgsFromConfig, PluginImage } from "./components/image";
+import { PluginImage } from "./components/image";
 import { Registries } from "./components/registries";
 import { RepoSettings } from "./components/repoSettings";
 import { loadConfig } from "./lib/config";
 import { PLUGIN_IMAGE_NAME } from "./lib/imageTarget";
-import { gcrRepository, ghcrRepository } from "./lib/tags";
+import { loginsFor } from "./lib/imageRegistries";
+import { imageArgsFromConfig } from "./lib/stackArgs";
 
 // Throws (naming the key, the value and what is expected) before any resource is registered.
 const cfg = loadConfig();
@@ -22,7 +23,6 @@ const identity = cfg.enableIdentity
       repository: cfg.githubRepository,
       repositoryId: cfg.githubRepositoryId as string,
       defaultBranch: cfg.defaultBranch,
-      releaseTagPrefix: cfg.releaseTagPrefix,
       poolId: cfg.wifPoolId,
       providerId: cfg.wifProviderId,
       stateBucket: cfg.stateBucket,
@@ -33,9 +33,6 @@ const identity = cfg.enableIdentity
 const registries = cfg.enableRegistries
   ? new Registries("registries", {
       project: cfg.gcpProject as string,
-      githubOwner: cfg.githubOwner,
-      imageName: cfg.imageName,
-      releaseTagPrefix: cfg.releaseTagPrefix,
       skipApis: identity === undefined ? [] : IDENTITY_APIS,
       writerMember: identity?.releaseMember,
       readerMember: identity?.previewMember,
@@ -46,15 +43,12 @@ if (cfg.enableRepoSettings && identity !== undefined && cfg.pulumiConfigPassphra
   new RepoSettings("repo", {
     owner: cfg.githubOwner,
     repository: cfg.githubRepository,
-    releaseTagPrefix: cfg.releaseTagPrefix,
     variables: {
       GCP_PROJECT_ID: cfg.gcpProject as string,
       GCP_WORKLOAD_IDENTITY_PROVIDER: identity.providerName,
       GCP_RELEASE_SERVICE_ACCOUNT: identity.releaseServiceAccountEmail,
       GCP_PREVIEW_SERVICE_ACCOUNT: identity.previewServiceAccountEmail,
       PULUMI_BACKEND_URL: `gs://${cfg.stateBucket}`,
-      GCR_IMAGE: gcrRepository(cfg.gcpProject as string, cfg.imageName),
-      GHCR_IMAGE: ghcrRepository(cfg.githubOwner, cfg.imageName),
     },
     pulumiConfigPassphrase: cfg.pulumiConfigPassphrase,
   });
@@ -80,6 +74,8 @@ export const pullCommands = image?.pullCommands;
 export const platforms = image?.platforms;
 export const platformDigests = image?.platformDigests;
 export const imageBuildArgs = image?.buildArgs;
+// What the workflows log in to for signing and attesting: one entry per registry pushed to.
+export const registryLogins = cfg.enableImage ? loginsFor(cfg) : undefined;
 export const version = cfg.version;
 export const commit = cfg.commit;
 export const workloadIdentityProvider = identity?.providerName;

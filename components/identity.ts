@@ -14,6 +14,8 @@ import {
   validateWifSettings,
   type WifSettings,
 } from "../lib/wif";
+import { CONFIG_KEYS } from "../lib/config";
+import { RULES, violates } from "../lib/rules";
 
 /**
  * Arguments of {@link GitHubIdentity}. All are plain values, not Outputs: they are validated and
@@ -32,8 +34,6 @@ export interface GitHubIdentityArgs {
   readonly repositoryId: string;
   /** Branch whose pushes get the preview identity. Defaults to `main`. */
   readonly defaultBranch?: string;
-  /** Release tags are `<prefix><digit>…`. Defaults to `v`. */
-  readonly releaseTagPrefix?: string;
   /** Workload identity pool id (4–32 of `[a-z0-9-]`). Defaults to `github-actions`. */
   readonly poolId?: string;
   /** OIDC provider id inside the pool. Defaults to `github`. */
@@ -68,8 +68,8 @@ export interface GitHubIdentityArgs {
 /** Defaults of the optional arguments of {@link GitHubIdentity} (the only place they live). */
 export const IDENTITY_DEFAULTS = {
   ...WIF_DEFAULTS,
-  poolId: "github-actions",
-  providerId: "github",
+  poolId: String(CONFIG_KEYS.wifPoolId.default),
+  providerId: String(CONFIG_KEYS.wifProviderId.default),
   releaseServiceAccountId: "cq-source-s3-release",
   previewServiceAccountId: "cq-source-s3-preview",
   allowServiceAccountKeys: false,
@@ -93,9 +93,9 @@ export const STATE_READER_ROLE = "roles/storage.objectViewer";
 /** Bucket name from `name` or `gs://name[/prefix]`. */
 export function stateBucketName(value: string): string {
   const bucket = value.replace(/^gs:\/\//, "").split("/")[0];
-  if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(bucket) || bucket.includes("..")) {
+  if (violates("bucket", bucket)) {
     throw new Error(
-      `identity: invalid stateBucket ${JSON.stringify(value)}: expected a GCS bucket name or gs://<bucket>[/prefix]`,
+      `identity: invalid stateBucket ${JSON.stringify(value)}: expected ${RULES.bucket.expected}, or gs://<bucket>[/prefix]`,
     );
   }
   return bucket;
@@ -118,8 +118,10 @@ export interface ResolvedIdentityArgs {
 export function resolveIdentityArgs(args: GitHubIdentityArgs): ResolvedIdentityArgs {
   const wif = validateWifSettings(args);
   const project = args.project;
-  if (typeof project !== "string" || !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) {
-    throw new Error(`identity: invalid project ${JSON.stringify(project)}: expected a GCP project id`);
+  if (violates("gcpProject", project)) {
+    throw new Error(
+      `identity: invalid project ${JSON.stringify(project)}: expected ${RULES.gcpProject.expected}`,
+    );
   }
   const poolId = validateWifId("poolId", args.poolId ?? IDENTITY_DEFAULTS.poolId);
   const providerId = validateWifId("providerId", args.providerId ?? IDENTITY_DEFAULTS.providerId);

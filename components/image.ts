@@ -5,10 +5,9 @@
 import * as docker from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 
-import { rfc3339Seconds, StackConfig } from "../lib/config";
+import { ImageRepository, RegistryKey } from "../lib/imageRegistries";
 import { PLUGIN_IMAGE_TYPE } from "../lib/imageTarget";
-import { ociLabels } from "../lib/labels";
-import { deriveReleaseTags, imageRepositories, ImageRepository, ReleaseTag, RegistryKey } from "../lib/tags";
+import { ReleaseTag, tagOfRole } from "../lib/release";
 
 /** Credentials for one registry. */
 export interface RegistryCredentials {
@@ -25,7 +24,7 @@ export interface ImageTarget extends ImageRepository {
 export interface PluginImageArgs {
   /** Where to push; the first is the primary and holds the registry build cache. */
   readonly targets: readonly ImageTarget[];
-  /** Tags with their roles (see lib/tags.ts); the `version` role must be present. */
+  /** Tags with their roles (lib/release.ts); the `sha` and `version` roles must be present. */
   readonly tags: readonly ReleaseTag[];
   /** Target platforms `os/arch`. Defaults to linux/amd64 and linux/arm64. */
   readonly platforms?: readonly string[];
@@ -43,19 +42,6 @@ export interface PluginImageArgs {
   readonly dockerfile?: string;
   /** Build context. Defaults to `./plugin`. */
   readonly context?: string;
-}
-
-/**
- * Whether BuildKit's gha cache would work. docker-build 0.0.22 passes `token`/`url` from
- * ACTIONS_RUNTIME_TOKEN/ACTIONS_CACHE_URL; the buildx it links (v0.35) then fills `url` from
- * ACTIONS_RESULTS_URL when ACTIONS_CACHE_URL is absent (and `url_v2` for the cache service v2,
- * selected by ACTIONS_CACHE_SERVICE_V2), and silently drops a gha cache entry that has no token or
- * no URL. So: a token, and either the legacy cache URL or the results (v2) URL. The workflow
- * exposes them with crazy-max/ghaction-github-runtime.
- */
-export function ghaCacheAvailable(env: Readonly<Record<string, string | undefined>>): boolean {
-  const set = (k: string) => (env[k] ?? "") !== "";
-  return set("ACTIONS_RUNTIME_TOKEN") && (set("ACTIONS_CACHE_URL") || set("ACTIONS_RESULTS_URL"));
 }
 
 /** `linux/arm64` → `arm64` (cache tag, gha scope); `linux/arm64` → `linux-arm64` (names). */
@@ -86,23 +72,6 @@ export function cacheSettings(
   return { cacheFrom, cacheTo };
 }
 
-/** Build args from config: VERSION, SOURCE_DATE_EPOCH (commit time → reproducible timestamps), base-image overrides. */
-export function buildArgs(
-  cfg: Pick<StackConfig, "version" | "commitTime" | "builderImage" | "runtimeImage">,
-) {
-  if (cfg.version === undefined || cfg.commitTime === undefined) {
-    throw new Error("version and commitTime are required to build the image");
-  }
-  const epoch = rfc3339Seconds(cfg.commitTime);
-  if (epoch === undefined) {
-    throw new Error(`commitTime ${JSON.stringify(cfg.commitTime)} is not RFC 3339`);
-  }
-  const args: Record<string, string> = { VERSION: cfg.version, SOURCE_DATE_EPOCH: String(epoch) };
-  if (cfg.builderImage !== undefined) args.BUILDER_IMAGE = cfg.builderImage;
-  if (cfg.runtimeImage !== undefined) args.RUNTIME_IMAGE = cfg.runtimeImage;
-  return args;
-}
-
 /**
  * The export of every platform Image: push to the registries of its tags, with every file's
  * timestamp in the layers rewritten to SOURCE_DATE_EPOCH (BuildKit's `rewrite-timestamp`). With
@@ -113,63 +82,6 @@ export function buildArgs(
  * string is parsed by docker-build as `type=image,push=true`: it still reports the digest.
  */
 export const REPRODUCIBLE_PUSH_EXPORT = "type=registry,rewrite-timestamp=true";
-
-/** Per-registry credentials supplied by the caller (Outputs, so they stay secret). */
-export interface CredentialInputs {
-  /** GCP access token for gcr.io (username `oauth2accesstoken`); required when gcr is enabled. */
-  readonly gcrAccessToken?: pulumi.Input<string>;
-  /** GitHub Actions environment, read once by the caller; decides the gha cache. */
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
-
-/** Maps the validated config to the image arguments. Pure apart from passing secret Outputs through. */
-export function imageArgsFromConfig(cfg: StackConfig, inputs: CredentialInputs): PluginImageArgs {
-  if (cfg.version === undefined || cfg.commit === undefined || cfg.commitTime === undefined) {
-    throw new Error("version, commit and commitTime are required to build the image");
-  }
-  const targets = imageRepositories(cfg).map((repo): ImageTarget => {
-    switch (repo.key) {
-      case "gcr":
-        if (inputs.gcrAccessToken === undefined) {
-          throw new Error("gcr is enabled but no GCP access token was supplied");
-        }
-        return {
-          ...repo,
-          credentials: { username: "oauth2accesstoken", password: pulumi.secret(inputs.gcrAccessToken) },
-        };
-      case "ghcr":
-        if (cfg.ghcrToken === undefined) {
-          throw new Error("ghcr is enabled but ghcrToken is not set");
-        }
-        return { ...repo, credentials: { username: cfg.ghcrUsername, password: cfg.ghcrToken } };
-      case "local":
-        return repo;
-    }
-  });
-  return {
-    targets,
-    tags: deriveReleaseTags({
-      version: cfg.version,
-      commit: cfg.commit,
-      releasedVersions: cfg.releasedVersions,
-      prefix: cfg.releaseTagPrefix,
-    }),
-    platforms: cfg.platforms,
-    buildArgs: buildArgs(cfg),
-    // Nothing about where the image is pushed (imageName, registries) goes into it: the same
-    // commit must give the same digest in any repository (reproducible builds).
-    labels: ociLabels({
-      owner: cfg.githubOwner,
-      repository: cfg.githubRepository,
-      version: cfg.version,
-      commit: cfg.commit,
-      commitTime: cfg.commitTime,
-    }),
-    cache: cfg.cache,
-    ghaCache: cfg.cache && ghaCacheAvailable(inputs.env),
-    builder: cfg.builder,
-  };
-}
 
 /** Builds the plugin image per platform, joins the platforms into an index per registry × tag, pushes. */
 export class PluginImage extends pulumi.ComponentResource {
@@ -199,6 +111,7 @@ export class PluginImage extends pulumi.ComponentResource {
     if (versionTag === undefined) {
       throw new Error("PluginImage needs a tag with role 'version'");
     }
+    const shaTag = tagOfRole(args.tags, "sha");
     const platforms = [...(args.platforms ?? ["linux/amd64", "linux/arm64"])];
     const primary = args.targets[0];
     const imageName = primary.repository.split("/").pop() ?? "image";
@@ -209,7 +122,6 @@ export class PluginImage extends pulumi.ComponentResource {
         username: t.credentials?.username,
         password: t.credentials?.password,
       }));
-    const shaTag = args.tags[0].tag;
 
     // One Image per platform, pushed under `<sha tag>-<arch>` in every registry, so each index
     // below only references manifests already in its own registry (no cross-registry copy).

@@ -1,10 +1,11 @@
-// Registries: the GCP APIs the release needs, the Artifact Registry repository `gcr.io` that
-// serves gcr.io/<project>/… since GCR stopped taking writes, its cleanup policy and IAM, and the
-// GHCR coordinates (GHCR has no Pulumi resource; a package appears on first push).
+// Registries: the GCP APIs the release needs, and the Artifact Registry repository `gcr.io` that
+// serves gcr.io/<project>/… since GCR stopped taking writes, its cleanup policy and IAM. GHCR has
+// no Pulumi resource (a package appears on first push); where each registry's image lives is
+// lib/imageRegistries.ts.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import { gcrRepository, ghcrRepository } from "../lib/tags";
+import { RELEASE_TAG_PREFIX } from "../lib/release";
 import { enableApis, GCP_APIS, GCP_TYPES as T, type GcpApi } from "./apis";
 
 /**
@@ -17,12 +18,6 @@ export const REQUIRED_APIS: readonly GcpApi[] = GCP_APIS;
 export interface RegistriesArgs {
   /** GCP project ID. */
   readonly project: pulumi.Input<string>;
-  /** GitHub owner; lowercased for the GHCR path. */
-  readonly githubOwner: string;
-  /** Image name. Defaults to `cq-source-s3`. */
-  readonly imageName?: string;
-  /** Release tag prefix; tags starting with it are kept by the cleanup policy. Defaults to `v`. */
-  readonly releaseTagPrefix?: string;
   /** Days after which untagged manifests are deleted. Defaults to 14. */
   readonly untaggedRetentionDays?: number;
   /** APIs another component already enables (e.g. identity's iam/iamcredentials/sts). Defaults to none. */
@@ -55,18 +50,13 @@ export function cleanupPolicies(
   ];
 }
 
-/** APIs, the Artifact Registry repository `gcr.io` (location `us`) and its IAM, plus GHCR coordinates. */
+/** APIs, the Artifact Registry repository `gcr.io` (location `us`) and its IAM. */
 export class Registries extends pulumi.ComponentResource {
   /** Full resource name of the Artifact Registry repository. */
   public readonly repositoryName: pulumi.Output<string>;
-  /** `gcr.io/<project>/<imageName>`. */
-  public readonly gcrImage: pulumi.Output<string>;
-  /** `ghcr.io/<owner lowercased>/<imageName>`. */
-  public readonly ghcrImage: pulumi.Output<string>;
 
   constructor(name: string, args: RegistriesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cq-release:registries:Registries", name, args, opts);
-    const imageName = args.imageName ?? "cq-source-s3";
 
     // Enables (and waits for) every API not enabled by another component, so with identity off
     // this component still waits for everything it calls. Each resource below depends on that
@@ -90,7 +80,7 @@ export class Registries extends pulumi.ComponentResource {
         format: "DOCKER",
         description: "gcr.io compatibility repository for released images",
         cleanupPolicyDryRun: false,
-        cleanupPolicies: cleanupPolicies(args.releaseTagPrefix ?? "v", args.untaggedRetentionDays ?? 14),
+        cleanupPolicies: cleanupPolicies(RELEASE_TAG_PREFIX, args.untaggedRetentionDays ?? 14),
       },
       { parent: this, protect: true, dependsOn: apis.dependsOn(T.repository) },
     );
@@ -115,12 +105,8 @@ export class Registries extends pulumi.ComponentResource {
     }
 
     this.repositoryName = repository.id;
-    this.gcrImage = pulumi.output(args.project).apply((project) => gcrRepository(project, imageName));
-    this.ghcrImage = pulumi.output(ghcrRepository(args.githubOwner, imageName));
     this.registerOutputs({
       repositoryName: this.repositoryName,
-      gcrImage: this.gcrImage,
-      ghcrImage: this.ghcrImage,
     });
   }
 }

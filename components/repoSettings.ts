@@ -3,10 +3,12 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 
+import { RELEASE_TAG_PREFIX } from "../lib/release";
+
 /** Repository role ID of "admin" in GitHub rulesets (base roles: maintain 2, write 4, admin 5). */
 export const ADMIN_REPOSITORY_ROLE_ID = 5;
 
-/** The Actions variables the workflows read (names are a contract, see CONTRACTS.md). */
+/** The Actions variables the workflows read (.github/workflows use exactly these names). */
 export interface ActionsVariables {
   readonly GCP_PROJECT_ID: pulumi.Input<string>;
   /** Full provider resource name `projects/<num>/locations/global/workloadIdentityPools/<pool>/providers/<id>`. */
@@ -15,8 +17,6 @@ export interface ActionsVariables {
   readonly GCP_PREVIEW_SERVICE_ACCOUNT: pulumi.Input<string>;
   /** e.g. `gs://<bucket>`. */
   readonly PULUMI_BACKEND_URL: pulumi.Input<string>;
-  readonly GCR_IMAGE: pulumi.Input<string>;
-  readonly GHCR_IMAGE: pulumi.Input<string>;
 }
 
 /** Arguments of {@link RepoSettings}. */
@@ -29,8 +29,6 @@ export interface RepoSettingsArgs {
   readonly variables: ActionsVariables;
   /** Value of the Actions secret PULUMI_CONFIG_PASSPHRASE; must be a Pulumi secret. */
   readonly pulumiConfigPassphrase: pulumi.Output<string>;
-  /** Release tag prefix. Defaults to `v`. */
-  readonly releaseTagPrefix?: string;
   /** Name of the deployment environment. Defaults to `release`. */
   readonly environment?: string;
 }
@@ -77,7 +75,7 @@ export class RepoSettings extends pulumi.ComponentResource {
 
   constructor(name: string, args: RepoSettingsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cq-release:repoSettings:RepoSettings", name, args, opts);
-    const prefix = args.releaseTagPrefix ?? "v";
+    const prefix = RELEASE_TAG_PREFIX;
     const envName = args.environment ?? "release";
 
     // An explicit provider pins the owner to config rather than to ambient github:owner.

@@ -1,80 +1,362 @@
-// Typed, validated stack configuration. Every key, its default and its validation live here and
-// only here (Pulumi.yaml mirrors the defaults; test/config.test.ts checks that they agree).
+// Typed, validated stack configuration. Every key lives once, in CONFIG_KEYS: its type, default,
+// parser, expected-value text, description and the stacks that use it. `StackConfig` is derived
+// from that table, Pulumi.yaml and docs/configuration.md are checked against it
+// (test/config.test.ts), and the rules for ids and names come from lib/rules.ts.
 // parseConfig is pure: it throws before any resource exists, naming the key, the bad value and
 // what is expected, so a typo never becomes half a deployment.
 import * as pulumi from "@pulumi/pulumi";
 import * as semver from "semver";
 
+import { RELEASE_TAG_PREFIX } from "./release";
+import { RULES, type RuleName } from "./rules";
+
 /** Pulumi project name; config keys are `cq-source-s3-release:<key>`. */
 export const PROJECT = "cq-source-s3-release";
 
-/** The validated configuration of one stack. */
-export interface StackConfig {
-  /** GCP project that hosts identity and Artifact Registry. Required by identity, registries and gcr. */
-  readonly gcpProject?: string;
-  /** GCP region for regional resources. */
-  readonly gcpRegion: string;
-  /** GitHub owner (user or organisation) of the plugin repository. */
-  readonly githubOwner: string;
-  /** GitHub repository name (without owner). */
-  readonly githubRepository: string;
-  /** Numeric GitHub owner ID (pinned by the WIF condition; names can be re-registered). */
-  readonly githubOwnerId?: string;
-  /** Numeric GitHub repository ID (pinned by the WIF condition). */
-  readonly githubRepositoryId?: string;
-  /** Default branch whose pushes may act as the preview identity. */
-  readonly defaultBranch: string;
-  /** Prefix of release tags (`v` → `v1.2.3`). */
-  readonly releaseTagPrefix: string;
-  /** Workload Identity Pool ID. */
-  readonly wifPoolId: string;
-  /** Workload Identity Pool Provider ID. */
-  readonly wifProviderId: string;
-  /** GCS bucket holding the Pulumi state (name only); the release identity may read/write it. */
-  readonly stateBucket?: string;
-  /** Allow service-account JSON keys (discouraged; warned about). */
-  readonly allowServiceAccountKeys: boolean;
-  /** Create the Workload Identity Federation pieces. */
-  readonly enableIdentity: boolean;
-  /** Enable the APIs and create the Artifact Registry repository `gcr.io`. */
-  readonly enableRegistries: boolean;
-  /** Write GitHub Actions variables/secrets, the `release` environment and the tag ruleset. */
-  readonly enableRepoSettings: boolean;
-  /** Build and push the plugin image. */
-  readonly enableImage: boolean;
-  /** Push the image to gcr.io (Artifact Registry repository `gcr.io`). */
-  readonly gcr: boolean;
-  /** Push the image to ghcr.io. */
-  readonly ghcr: boolean;
-  /** Also push to a plain local registry `host:port` (no credentials), e.g. `127.0.0.1:5000`. */
-  readonly localRegistry?: string;
-  /** Image name (last path component(s) of every repository). */
-  readonly imageName: string;
-  /** Target platforms, `os/arch`. */
-  readonly platforms: readonly string[];
-  /** Release version, normalised to `<releaseTagPrefix><semver>` (e.g. `v1.2.3`). Set when image is enabled. */
-  readonly version?: string;
-  /** Full commit sha, lowercased. Set when image is enabled. */
-  readonly commit?: string;
-  /** Commit time (RFC 3339) as given. Set when image is enabled. */
-  readonly commitTime?: string;
-  /** Every existing release tag (decides whether `latest`/`vX.Y` may move). */
-  readonly releasedVersions: readonly string[];
-  /** Username for ghcr.io (the workflow sets github.actor). Defaults to githubOwner. */
-  readonly ghcrUsername: string;
-  /** Token for ghcr.io with `packages: write` (secret). */
-  readonly ghcrToken?: pulumi.Output<string>;
-  /** Use registry (and, in GitHub Actions, gha) build cache. */
-  readonly cache: boolean;
-  /** buildx builder name (e.g. a remote builder `local`). */
-  readonly builder?: string;
-  /** Override of the Dockerfile's BUILDER_IMAGE build arg. */
-  readonly builderImage?: string;
-  /** Override of the Dockerfile's RUNTIME_IMAGE build arg. */
-  readonly runtimeImage?: string;
-  /** Passphrase written to the repository's Actions secret PULUMI_CONFIG_PASSPHRASE (secret). */
-  readonly pulumiConfigPassphrase?: pulumi.Output<string>;
+/** The stacks of this project (Pulumi.<stack>.yaml). */
+export type StackName = "prod" | "local";
+
+/** A value a parser refused; `expected` completes "expected …" (defaults to the key's text). */
+interface Invalid {
+  readonly invalid: true;
+  readonly expected?: string;
 }
+const refuse = (expected?: string): Invalid => ({ invalid: true, expected });
+const isInvalid = (v: unknown): v is Invalid => typeof v === "object" && v !== null && "invalid" in v;
+
+/** One config key. `optional` keys may be unset (their value type includes undefined). */
+interface KeyDef<T, Optional extends boolean> {
+  /** Type as declared in Pulumi.yaml. */
+  readonly type: "string" | "boolean";
+  /** Default as it appears in Pulumi.yaml; `""` means unset; undefined means required. */
+  readonly default?: string | boolean;
+  /** Set with `--secret`; read as a secret Output, never as plain text. */
+  readonly secret?: boolean;
+  readonly description: string;
+  /** What a valid value looks like; completes "expected …". */
+  readonly expected: string;
+  /** Stacks whose configuration uses the key, and a note on how (docs/configuration.md). */
+  readonly stacks: readonly StackName[];
+  readonly note?: string;
+  /** The value when unset and without a default: another key's value. */
+  readonly defaultFrom?: string;
+  readonly optional: Optional;
+  /** Parses a set (non-empty) raw value. */
+  readonly parse: (raw: string) => T | Invalid;
+}
+
+type Common = Pick<KeyDef<unknown, boolean>, "description" | "stacks" | "note">;
+
+/** A string key checked by a rule of lib/rules.ts. */
+function ruled<O extends boolean>(rule: RuleName, optional: O, def: Common & { default?: string }) {
+  return {
+    type: "string",
+    expected: RULES[rule].expected,
+    optional,
+    parse: (raw: string) => (RULES[rule].test(raw) ? raw : refuse()),
+    ...def,
+  } as const satisfies KeyDef<string, O>;
+}
+
+/** A `true`/`false` key. */
+function flag(def: Common & { default: boolean }) {
+  return {
+    type: "boolean",
+    expected: "true or false",
+    optional: false,
+    parse: (raw: string) => (raw === "true" ? true : raw === "false" ? false : refuse()),
+    ...def,
+  } as const satisfies KeyDef<boolean, false>;
+}
+
+/** A secret key (set with `--secret`); its value is a secret Output. */
+function secret(def: Common) {
+  return {
+    type: "string",
+    default: "",
+    secret: true,
+    expected: "a value set with --secret",
+    optional: true,
+    parse: (): pulumi.Output<string> | Invalid => refuse(),
+    ...def,
+  } as const satisfies KeyDef<pulumi.Output<string>, true>;
+}
+
+/** Parses a JSON list of strings; undefined when malformed. */
+function parseStringList(raw: string): string[] | undefined {
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (Array.isArray(v) && v.every((e) => typeof e === "string")) {
+      return v as string[];
+    }
+  } catch {
+    // reported by the caller with the key name
+  }
+  return undefined;
+}
+
+/**
+ * Normalises a release version: strips an optional tag prefix, checks strict semver and returns
+ * `<prefix><semver>`; undefined when it is not semver.
+ */
+export function normaliseVersion(raw: string, prefix: string): string | undefined {
+  const bare = raw.startsWith(prefix) ? raw.slice(prefix.length) : raw;
+  const parsed = semver.parse(bare);
+  // semver.parse accepts a leading "v"/"=" and surrounding spaces; insist on the exact text.
+  if (parsed === null || parsed.raw !== bare || bare.trim() !== bare || /^[v=]/.test(bare)) {
+    return undefined;
+  }
+  return `${prefix}${bare}`;
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Seconds since the epoch of an RFC 3339 time, or undefined when it is not a valid RFC 3339 time. */
+export function rfc3339Seconds(raw: string): number | undefined {
+  const m = RFC3339.exec(raw);
+  if (m === null) {
+    return undefined;
+  }
+  const [, y, mo, d, h, mi, s] = m.map(Number);
+  const ms = Date.parse(raw.toUpperCase());
+  if (Number.isNaN(ms) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) {
+    return undefined;
+  }
+  // Date.parse rolls 2024-02-30 over to March; reject days that do not exist in that month.
+  if (d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) {
+    return undefined;
+  }
+  return Math.floor(ms / 1000);
+}
+
+const KNOWN_OS = ["linux"];
+// The architectures both docker-build (its Platform enum) and distroless static publish.
+const KNOWN_ARCH = ["amd64", "arm64", "arm", "386", "ppc64le", "riscv64", "s390x"];
+const PLATFORMS_EXPECTED = 'a JSON list of distinct platforms os/arch, e.g. ["linux/amd64","linux/arm64"]';
+
+function parsePlatforms(raw: string): string[] | Invalid {
+  const list = parseStringList(raw);
+  if (list === undefined || list.length === 0) return refuse();
+  for (const p of list) {
+    const [os, ...rest] = p.split("/");
+    const arch = rest.join("/");
+    if (!KNOWN_OS.includes(os)) {
+      return refuse(`${PLATFORMS_EXPECTED}; unsupported os "${os}" (supported: ${KNOWN_OS.join(", ")})`);
+    }
+    if (!KNOWN_ARCH.includes(arch)) {
+      return refuse(
+        `${PLATFORMS_EXPECTED}; unsupported arch "${arch}" (supported: ${KNOWN_ARCH.join(", ")})`,
+      );
+    }
+  }
+  if (new Set(list).size !== list.length) return refuse(`${PLATFORMS_EXPECTED}; no duplicates`);
+  return list;
+}
+
+const BOTH: readonly StackName[] = ["prod", "local"];
+const PROD: readonly StackName[] = ["prod"];
+const LOCAL: readonly StackName[] = ["local"];
+const RELEASE_WORKFLOW_NOTE = "release workflow";
+
+/**
+ * Every config key: the single source of types, defaults, parsers and texts. Pulumi.yaml and the
+ * table in docs/configuration.md must say the same (test/config.test.ts).
+ */
+export const CONFIG_KEYS = {
+  gcpProject: ruled("gcpProject", true, {
+    default: "",
+    description: "GCP project ID (identity, registries, gcr).",
+    stacks: PROD,
+  }),
+  gcpRegion: ruled("gcpRegion", false, { default: "us-central1", description: "GCP region.", stacks: PROD }),
+  githubOwner: ruled("githubOwner", false, {
+    description: "GitHub owner (user/organisation) of the plugin repository.",
+    stacks: BOTH,
+  }),
+  githubRepository: ruled("githubRepository", false, {
+    description: "GitHub repository name, without owner.",
+    stacks: BOTH,
+  }),
+  githubOwnerId: ruled("githubOwnerId", true, {
+    default: "",
+    description: "Numeric GitHub owner ID (required by identity).",
+    stacks: PROD,
+  }),
+  githubRepositoryId: ruled("githubRepositoryId", true, {
+    default: "",
+    description: "Numeric GitHub repository ID (required by identity).",
+    stacks: PROD,
+  }),
+  defaultBranch: ruled("branch", false, {
+    default: "main",
+    description: "Default branch (preview identity).",
+    stacks: PROD,
+  }),
+  wifPoolId: ruled("wifId", false, {
+    default: "github-actions",
+    description: "Workload Identity Pool ID.",
+    stacks: PROD,
+  }),
+  wifProviderId: ruled("wifId", false, {
+    default: "github",
+    description: "Workload Identity Pool Provider ID.",
+    stacks: PROD,
+  }),
+  stateBucket: ruled("bucket", true, {
+    default: "",
+    description: "GCS bucket (name only) with the Pulumi state; required by repo settings.",
+    stacks: PROD,
+  }),
+  allowServiceAccountKeys: flag({
+    default: false,
+    description: "Allow service-account JSON keys (discouraged).",
+    stacks: PROD,
+  }),
+  enableIdentity: flag({
+    default: true,
+    description: "Create Workload Identity Federation.",
+    stacks: BOTH,
+    note: "local: false",
+  }),
+  enableRegistries: flag({
+    default: true,
+    description: "Create the Artifact Registry repo gcr.io.",
+    stacks: BOTH,
+    note: "local: false",
+  }),
+  enableRepoSettings: flag({
+    default: true,
+    description: "Manage GitHub Actions variables/secrets, environment and tag ruleset.",
+    stacks: BOTH,
+    note: "local: false",
+  }),
+  enableImage: flag({ default: true, description: "Build and push the plugin image.", stacks: BOTH }),
+  gcr: flag({
+    default: true,
+    description: "Push the image to gcr.io/<project>/<imageName>.",
+    stacks: BOTH,
+    note: "local: false",
+  }),
+  ghcr: flag({
+    default: true,
+    description: "Push the image to ghcr.io/<owner>/<imageName>.",
+    stacks: BOTH,
+    note: "local: false",
+  }),
+  localRegistry: {
+    type: "string",
+    default: "",
+    description: "Extra registry host:port without credentials, e.g. 127.0.0.1:5000.",
+    expected: RULES.hostPort.expected,
+    stacks: LOCAL,
+    optional: true,
+    parse: (raw: string) => {
+      const port = Number(/:([0-9]+)$/.exec(raw)?.[1] ?? "0");
+      if (!RULES.hostPort.test(raw)) return refuse();
+      return port >= 1 && port <= 65535 ? raw : refuse("a port between 1 and 65535");
+    },
+  },
+  imageName: ruled("imageName", false, { default: "cq-source-s3", description: "Image name.", stacks: BOTH }),
+  platforms: {
+    type: "string",
+    default: '["linux/amd64","linux/arm64"]',
+    description: "JSON list of target platforms os/arch.",
+    expected: PLATFORMS_EXPECTED,
+    stacks: BOTH,
+    optional: false,
+    parse: parsePlatforms,
+  },
+  version: {
+    type: "string",
+    default: "",
+    description: "Release version (semver, leading v optional).",
+    expected: `a semantic version such as ${RELEASE_TAG_PREFIX}1.2.3 or 1.2.3-rc.1`,
+    stacks: BOTH,
+    note: RELEASE_WORKFLOW_NOTE,
+    optional: true,
+    parse: (raw: string) => normaliseVersion(raw, RELEASE_TAG_PREFIX) ?? refuse(),
+  },
+  commit: {
+    ...ruled("commit", true, {
+      default: "",
+      description: "Commit sha (hex, 7-40 chars).",
+      stacks: BOTH,
+      note: RELEASE_WORKFLOW_NOTE,
+    }),
+    parse: (raw: string) => (RULES.commit.test(raw) ? raw.toLowerCase() : refuse()),
+  },
+  commitTime: {
+    type: "string",
+    default: "",
+    description: "Commit time, RFC 3339 (OCI created label).",
+    expected: "an RFC 3339 time such as 2025-01-02T03:04:05Z",
+    stacks: BOTH,
+    note: RELEASE_WORKFLOW_NOTE,
+    optional: true,
+    parse: (raw: string) => (rfc3339Seconds(raw) === undefined ? refuse() : raw),
+  },
+  releasedVersions: {
+    type: "string",
+    default: "[]",
+    description: "JSON array of every existing release tag (decides latest / vX.Y).",
+    expected: 'a JSON array of tags such as ["v1.0.0","v1.1.0"]',
+    stacks: BOTH,
+    note: RELEASE_WORKFLOW_NOTE,
+    optional: false,
+    parse: (raw: string): readonly string[] | Invalid => parseStringList(raw) ?? refuse(),
+  },
+  ghcrUsername: {
+    ...ruled("githubOwner", false, {
+      default: "",
+      description: "ghcr.io username; defaults to githubOwner.",
+      stacks: PROD,
+      note: RELEASE_WORKFLOW_NOTE,
+    }),
+    expected: "a GitHub user name (letters, digits, single hyphens)",
+    defaultFrom: "githubOwner",
+  },
+  ghcrToken: secret({
+    description: "ghcr.io token (set with --secret).",
+    stacks: PROD,
+    note: "release workflow, secret",
+  }),
+  cache: flag({ default: true, description: "Use registry (and gha) build cache.", stacks: BOTH }),
+  builder: ruled("builder", true, {
+    default: "",
+    description: "buildx builder name, e.g. local.",
+    stacks: LOCAL,
+  }),
+  builderImage: ruled("imageRef", true, {
+    default: "",
+    description: "BUILDER_IMAGE build-arg override.",
+    stacks: LOCAL,
+  }),
+  runtimeImage: ruled("imageRef", true, {
+    default: "",
+    description: "RUNTIME_IMAGE build-arg override.",
+    stacks: LOCAL,
+  }),
+  pulumiConfigPassphrase: secret({
+    description: "Passphrase stored as Actions secret PULUMI_CONFIG_PASSPHRASE (set with --secret).",
+    stacks: PROD,
+    note: "secret",
+  }),
+} as const;
+
+type ConfigKeys = typeof CONFIG_KEYS;
+export type ConfigKey = keyof ConfigKeys;
+type ValueOf<D> = D extends { readonly parse: (raw: string) => infer T } ? Exclude<T, Invalid> : never;
+type OptionalKey = {
+  [K in ConfigKey]: ConfigKeys[K] extends { readonly optional: true } ? K : never;
+}[ConfigKey];
+
+/**
+ * The validated configuration of one stack: one field per key of {@link CONFIG_KEYS} (described
+ * there), optional where the key may be unset.
+ */
+export type StackConfig = { readonly [K in Exclude<ConfigKey, OptionalKey>]: ValueOf<ConfigKeys[K]> } & {
+  readonly [K in OptionalKey]?: ValueOf<ConfigKeys[K]>;
+};
 
 /** Where config values come from; `loadConfig` binds it to `pulumi.Config`, tests to a table. */
 export interface ConfigSource {
@@ -85,96 +367,6 @@ export interface ConfigSource {
   /** Keys present in the project namespace (without prefix), to reject typos. Optional. */
   keys?: readonly string[];
 }
-
-type KeyType = "string" | "boolean";
-
-interface KeySpec {
-  readonly type: KeyType;
-  /** Default as it appears in Pulumi.yaml; `""` means "unset" for optional keys; undefined = required. */
-  readonly default?: string | boolean;
-  readonly secret?: boolean;
-  readonly description: string;
-}
-
-/**
- * Every config key with its type, default and description: the single source of the defaults.
- * Pulumi.yaml must declare the same set (test/config.test.ts compares them).
- */
-export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
-  gcpProject: { type: "string", default: "", description: "GCP project ID (identity, registries, gcr)." },
-  gcpRegion: { type: "string", default: "us-central1", description: "GCP region." },
-  githubOwner: { type: "string", description: "GitHub owner (user/organisation) of the plugin repository." },
-  githubRepository: { type: "string", description: "GitHub repository name, without owner." },
-  githubOwnerId: {
-    type: "string",
-    default: "",
-    description: "Numeric GitHub owner ID (required by identity).",
-  },
-  githubRepositoryId: {
-    type: "string",
-    default: "",
-    description: "Numeric GitHub repository ID (required by identity).",
-  },
-  defaultBranch: { type: "string", default: "main", description: "Default branch (preview identity)." },
-  releaseTagPrefix: { type: "string", default: "v", description: "Release tag prefix." },
-  wifPoolId: { type: "string", default: "github-actions", description: "Workload Identity Pool ID." },
-  wifProviderId: { type: "string", default: "github", description: "Workload Identity Pool Provider ID." },
-  stateBucket: {
-    type: "string",
-    default: "",
-    description: "GCS bucket (name only) with the Pulumi state; required by repo settings.",
-  },
-  allowServiceAccountKeys: {
-    type: "boolean",
-    default: false,
-    description: "Allow service-account JSON keys (discouraged).",
-  },
-  enableIdentity: { type: "boolean", default: true, description: "Create Workload Identity Federation." },
-  enableRegistries: {
-    type: "boolean",
-    default: true,
-    description: "Create the Artifact Registry repo gcr.io.",
-  },
-  enableRepoSettings: {
-    type: "boolean",
-    default: true,
-    description: "Manage GitHub Actions variables/secrets, environment and tag ruleset.",
-  },
-  enableImage: { type: "boolean", default: true, description: "Build and push the plugin image." },
-  gcr: { type: "boolean", default: true, description: "Push the image to gcr.io/<project>/<imageName>." },
-  ghcr: { type: "boolean", default: true, description: "Push the image to ghcr.io/<owner>/<imageName>." },
-  localRegistry: {
-    type: "string",
-    default: "",
-    description: "Extra registry host:port without credentials, e.g. 127.0.0.1:5000.",
-  },
-  imageName: { type: "string", default: "cq-source-s3", description: "Image name." },
-  platforms: {
-    type: "string",
-    default: '["linux/amd64","linux/arm64"]',
-    description: "JSON list of target platforms os/arch.",
-  },
-  version: { type: "string", default: "", description: "Release version (semver, leading v optional)." },
-  commit: { type: "string", default: "", description: "Commit sha (hex, 7-40 chars)." },
-  commitTime: { type: "string", default: "", description: "Commit time, RFC 3339 (OCI created label)." },
-  releasedVersions: {
-    type: "string",
-    default: "[]",
-    description: "JSON array of every existing release tag (decides latest / vX.Y).",
-  },
-  ghcrUsername: { type: "string", default: "", description: "ghcr.io username; defaults to githubOwner." },
-  ghcrToken: { type: "string", default: "", secret: true, description: "ghcr.io token (set with --secret)." },
-  cache: { type: "boolean", default: true, description: "Use registry (and gha) build cache." },
-  builder: { type: "string", default: "", description: "buildx builder name, e.g. local." },
-  builderImage: { type: "string", default: "", description: "BUILDER_IMAGE build-arg override." },
-  runtimeImage: { type: "string", default: "", description: "RUNTIME_IMAGE build-arg override." },
-  pulumiConfigPassphrase: {
-    type: "string",
-    default: "",
-    secret: true,
-    description: "Passphrase stored as Actions secret PULUMI_CONFIG_PASSPHRASE (set with --secret).",
-  },
-};
 
 /** A config problem; `problems` lists each one (the message joins them). */
 export class ConfigError extends Error {
@@ -194,90 +386,46 @@ export function missing(key: string, because: string): string {
   return `${PROJECT}:${key}: missing: required because ${because}`;
 }
 
-const KNOWN_OS = new Set(["linux"]);
-// The architectures both docker-build (its Platform enum) and distroless static publish.
-const KNOWN_ARCH = new Set(["amd64", "arm64", "arm", "386", "ppc64le", "riscv64", "s390x"]);
+/** A rule across keys, checked once every key parsed: the problem, or undefined when it holds. */
+export type CrossFieldRule = (cfg: StackConfig, isSet: (key: ConfigKey) => boolean) => string | undefined;
 
-const RE = {
-  gcpProject: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
-  gcpRegion: /^[a-z]+(?:-[a-z]+)+[0-9]+$/,
-  githubOwner: /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/,
-  githubRepository: /^[A-Za-z0-9._-]{1,100}$/,
-  numericId: /^[1-9][0-9]{0,19}$/,
-  // refs/heads/<branch> must fit a 127-byte WIF attribute.
-  branch: /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)[A-Za-z0-9._/-]{1,116}(?<![/.])$/,
-  // Also used in image tags (no '/'); must not end in a digit, since the version's digit follows.
-  tagPrefix: /^[A-Za-z][A-Za-z0-9._-]{0,19}(?<![0-9])$/,
-  gcpId: /^(?!gcp-)[a-z0-9-]{4,32}$/,
-  bucket: /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/,
-  hostPort:
-    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*):([0-9]{1,5})$/,
-  imageName: /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/,
-  commit: /^[0-9a-fA-F]{7,40}$/,
-  rfc3339: /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/,
-  builder: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
-  // registry[:port]/path[:tag][@sha256:...] — loose on purpose, but no whitespace or scheme.
-  imageRef:
-    /^[A-Za-z0-9.-]+(?::[0-9]+)?(?:\/[a-z0-9._-]+)+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/,
-};
-
-/** Parses a released-versions or platforms style JSON list of strings; undefined when malformed. */
-function parseStringList(raw: string): string[] | undefined {
-  try {
-    const v: unknown = JSON.parse(raw);
-    if (Array.isArray(v) && v.every((e) => typeof e === "string")) {
-      return v as string[];
-    }
-  } catch {
-    // fall through: reported by the caller with the key name
-  }
-  return undefined;
+/** `key` must be set when every one of `when` is true; the reason names the last of them. */
+function requires(key: ConfigKey, ...when: ConfigKey[]): CrossFieldRule {
+  const hint =
+    CONFIG_KEYS[key].type === "string" && "secret" in CONFIG_KEYS[key] ? " (set it with --secret)" : "";
+  return (cfg, isSet) =>
+    when.every((w) => cfg[w] === true) && !isSet(key)
+      ? missing(key, `${when[when.length - 1]} is true${hint}`)
+      : undefined;
 }
 
-/**
- * Normalises a release version: strips an optional tag prefix, checks strict semver and returns
- * `<prefix><semver>`; undefined when it is not semver.
- */
-export function normaliseVersion(raw: string, prefix: string): string | undefined {
-  const bare = raw.startsWith(prefix) ? raw.slice(prefix.length) : raw;
-  const parsed = semver.parse(bare);
-  // semver.parse accepts a leading "v"/"=" and surrounding spaces; insist on the exact text.
-  if (parsed === null || parsed.raw !== bare || bare.trim() !== bare || /^[v=]/.test(bare)) {
-    return undefined;
-  }
-  return `${prefix}${bare}`;
-}
-
-/** Seconds since the epoch of an RFC 3339 time, or undefined when it is not a valid RFC 3339 time. */
-export function rfc3339Seconds(raw: string): number | undefined {
-  const m = RE.rfc3339.exec(raw);
-  if (m === null) {
-    return undefined;
-  }
-  const [, y, mo, d, h, mi, s] = m.map(Number);
-  const ms = Date.parse(raw.toUpperCase());
-  if (Number.isNaN(ms) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) {
-    return undefined;
-  }
-  // Date.parse rolls 2024-02-30 over to March; reject days that do not exist in that month.
-  if (d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) {
-    return undefined;
-  }
-  return Math.floor(ms / 1000);
-}
-
-/** Validates a platform `os/arch`; returns the problem text or undefined. */
-function platformProblem(p: string): string | undefined {
-  const [os, ...rest] = p.split("/");
-  const arch = rest.join("/");
-  if (!KNOWN_OS.has(os)) {
-    return `os "${os}" (supported: ${[...KNOWN_OS].join(", ")})`;
-  }
-  if (!KNOWN_ARCH.has(arch)) {
-    return `arch "${arch}" (supported: ${[...KNOWN_ARCH].join(", ")})`;
-  }
-  return undefined;
-}
+/** The rules across keys, in the order their problems are reported (docs/configuration.md lists them). */
+export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
+  requires("gcpProject", "enableIdentity"),
+  requires("githubOwnerId", "enableIdentity"),
+  requires("githubRepositoryId", "enableIdentity"),
+  requires("gcpProject", "enableRegistries"),
+  // The variables it writes come from the identity component.
+  (cfg) =>
+    cfg.enableRepoSettings && !cfg.enableIdentity
+      ? invalid(
+          "enableRepoSettings",
+          "true",
+          "false when enableIdentity is false (it publishes identity names)",
+        )
+      : undefined,
+  requires("stateBucket", "enableRepoSettings"),
+  requires("pulumiConfigPassphrase", "enableRepoSettings"),
+  (cfg, isSet) =>
+    cfg.enableImage && !cfg.gcr && !cfg.ghcr && !isSet("localRegistry")
+      ? invalid("enableImage", "true", "at least one registry: gcr, ghcr or localRegistry")
+      : undefined,
+  requires("gcpProject", "enableImage", "gcr"),
+  requires("ghcrToken", "enableImage", "ghcr"),
+  requires("version", "enableImage"),
+  requires("commit", "enableImage"),
+  requires("commitTime", "enableImage"),
+];
 
 /**
  * Validates the whole stack configuration. Pure apart from passing secret Outputs through.
@@ -285,239 +433,46 @@ function platformProblem(p: string): string | undefined {
  */
 export function parseConfig(source: ConfigSource): StackConfig {
   const problems: string[] = [];
-
-  if (source.keys !== undefined) {
-    for (const k of source.keys) {
-      if (!(k in CONFIG_KEYS)) {
-        problems.push(`${PROJECT}:${k}: unknown config key (known: see docs/configuration.md)`);
-      }
+  for (const k of source.keys ?? []) {
+    if (!(k in CONFIG_KEYS)) {
+      problems.push(`${PROJECT}:${k}: unknown config key (known: see docs/configuration.md)`);
     }
   }
 
-  /** The raw value or the default; "" means unset. */
-  const raw = (key: string): string => {
-    const spec = CONFIG_KEYS[key];
-    const v = source.get(key);
-    if (v !== undefined && v !== "") {
-      return v;
+  const values: Record<string, unknown> = {};
+  const set = new Set<ConfigKey>();
+  for (const [key, def] of Object.entries(CONFIG_KEYS) as [ConfigKey, KeyDef<unknown, boolean>][]) {
+    if (def.secret === true) {
+      values[key] = source.getSecret(key);
+      if (values[key] !== undefined) set.add(key);
+      continue;
     }
-    return spec.default === undefined ? "" : String(spec.default);
-  };
-  const optional = (key: string, re: RegExp, expected: string): string | undefined => {
-    const v = raw(key);
-    if (v === "") {
-      return undefined;
+    const given = source.get(key) ?? "";
+    const raw = given !== "" ? given : def.default === undefined ? "" : String(def.default);
+    if (raw === "") {
+      if (def.default === undefined) problems.push(`${PROJECT}:${key}: missing: expected ${def.expected}`);
+      continue;
     }
-    if (!re.test(v)) {
-      problems.push(invalid(key, v, expected));
-    }
-    return v;
-  };
-  const required = (key: string, re: RegExp, expected: string): string => {
-    const v = raw(key);
-    if (v === "") {
-      problems.push(`${PROJECT}:${key}: missing: expected ${expected}`);
-    } else if (!re.test(v)) {
-      problems.push(invalid(key, v, expected));
-    }
-    return v;
-  };
-  const bool = (key: string): boolean => {
-    const v = raw(key);
-    if (v !== "true" && v !== "false") {
-      problems.push(invalid(key, v, "true or false"));
-    }
-    return v === "true";
-  };
-
-  const gcpProject = optional(
-    "gcpProject",
-    RE.gcpProject,
-    "a GCP project ID: 6-30 characters, lowercase letters, digits and hyphens, starting with a letter",
-  );
-  const gcpRegion = required("gcpRegion", RE.gcpRegion, "a GCP region such as us-central1");
-  const githubOwner = required(
-    "githubOwner",
-    RE.githubOwner,
-    "a GitHub user or organisation name (letters, digits, single hyphens, at most 39 characters)",
-  );
-  const githubRepository = required(
-    "githubRepository",
-    RE.githubRepository,
-    "a GitHub repository name without owner (letters, digits, '.', '_', '-')",
-  );
-  if (githubRepository === "." || githubRepository === "..") {
-    problems.push(invalid("githubRepository", githubRepository, "a GitHub repository name, not . or .."));
-  }
-  const githubOwnerId = optional("githubOwnerId", RE.numericId, "a numeric GitHub owner ID such as 1234567");
-  const githubRepositoryId = optional(
-    "githubRepositoryId",
-    RE.numericId,
-    "a numeric GitHub repository ID such as 765432109",
-  );
-  const defaultBranch = required("defaultBranch", RE.branch, "a git branch name such as main");
-  const releaseTagPrefix = required(
-    "releaseTagPrefix",
-    RE.tagPrefix,
-    "a tag prefix such as v: a letter, then up to 19 letters, digits, '.', '_', '-', not ending in a digit",
-  );
-  const gcpIdExpected = "4-32 characters of lowercase letters, digits and hyphens, not starting with gcp-";
-  const wifPoolId = required("wifPoolId", RE.gcpId, gcpIdExpected);
-  const wifProviderId = required("wifProviderId", RE.gcpId, gcpIdExpected);
-  const stateBucket = optional(
-    "stateBucket",
-    RE.bucket,
-    "a GCS bucket name without gs:// (3-63 characters: lowercase letters, digits, '.', '_', '-')",
-  );
-  const allowServiceAccountKeys = bool("allowServiceAccountKeys");
-  const enableIdentity = bool("enableIdentity");
-  const enableRegistries = bool("enableRegistries");
-  const enableRepoSettings = bool("enableRepoSettings");
-  const enableImage = bool("enableImage");
-  const gcr = bool("gcr");
-  const ghcr = bool("ghcr");
-  const localRegistry = optional("localRegistry", RE.hostPort, "host:port such as 127.0.0.1:5000");
-  if (localRegistry !== undefined && RE.hostPort.test(localRegistry)) {
-    const port = Number(RE.hostPort.exec(localRegistry)?.[1] ?? "0");
-    if (port < 1 || port > 65535) {
-      problems.push(invalid("localRegistry", localRegistry, "a port between 1 and 65535"));
+    set.add(key);
+    const parsed = def.parse(raw);
+    if (isInvalid(parsed)) {
+      problems.push(invalid(key, raw, parsed.expected ?? def.expected));
+    } else {
+      values[key] = parsed;
     }
   }
-  const imageName = required(
-    "imageName",
-    RE.imageName,
-    "a lowercase image name such as cq-source-s3 (letters, digits, '.', '_', '-', '/')",
-  );
-
-  const platformsRaw = raw("platforms");
-  const platformsExpected = 'a JSON list of distinct platforms os/arch, e.g. ["linux/amd64","linux/arm64"]';
-  let platforms = parseStringList(platformsRaw) ?? [];
-  if (parseStringList(platformsRaw) === undefined || platforms.length === 0) {
-    problems.push(invalid("platforms", platformsRaw, platformsExpected));
-  } else {
-    for (const p of platforms) {
-      const why = platformProblem(p);
-      if (why !== undefined) {
-        problems.push(invalid("platforms", platformsRaw, `${platformsExpected}; unsupported ${why}`));
-      }
-    }
-    if (new Set(platforms).size !== platforms.length) {
-      problems.push(invalid("platforms", platformsRaw, `${platformsExpected}; no duplicates`));
-    }
+  for (const [key, def] of Object.entries(CONFIG_KEYS) as [ConfigKey, KeyDef<unknown, boolean>][]) {
+    if (def.defaultFrom !== undefined && values[key] === undefined) values[key] = values[def.defaultFrom];
   }
-  platforms = [...platforms];
-
-  const versionRaw = raw("version");
-  let version: string | undefined;
-  if (versionRaw !== "") {
-    version = normaliseVersion(versionRaw, releaseTagPrefix);
-    if (version === undefined) {
-      problems.push(
-        invalid("version", versionRaw, `a semantic version such as ${releaseTagPrefix}1.2.3 or 1.2.3-rc.1`),
-      );
-    }
+  const cfg = values as StackConfig;
+  for (const rule of CROSS_FIELD_RULES) {
+    const problem = rule(cfg, (key) => set.has(key));
+    if (problem !== undefined) problems.push(problem);
   }
-  const commitRaw = optional("commit", RE.commit, "a hex commit sha of 7-40 characters");
-  const commit = commitRaw?.toLowerCase();
-  const commitTime = raw("commitTime") === "" ? undefined : raw("commitTime");
-  if (commitTime !== undefined && rfc3339Seconds(commitTime) === undefined) {
-    problems.push(invalid("commitTime", commitTime, "an RFC 3339 time such as 2025-01-02T03:04:05Z"));
-  }
-  const releasedRaw = raw("releasedVersions");
-  const releasedVersions = parseStringList(releasedRaw);
-  if (releasedVersions === undefined) {
-    problems.push(
-      invalid("releasedVersions", releasedRaw, 'a JSON array of tags such as ["v1.0.0","v1.1.0"]'),
-    );
-  }
-
-  const ghcrUsername =
-    optional("ghcrUsername", RE.githubOwner, "a GitHub user name (letters, digits, single hyphens)") ??
-    githubOwner;
-  const ghcrToken = source.getSecret("ghcrToken");
-  const cache = bool("cache");
-  const builder = optional("builder", RE.builder, "a buildx builder name such as local");
-  const refExpected = "an image reference registry/path[:tag][@sha256:<64 hex>]";
-  const builderImage = optional("builderImage", RE.imageRef, refExpected);
-  const runtimeImage = optional("runtimeImage", RE.imageRef, refExpected);
-  const pulumiConfigPassphrase = source.getSecret("pulumiConfigPassphrase");
-
-  // Cross-field rules: fail now rather than half-way through `pulumi up`.
-  if (enableIdentity) {
-    if (gcpProject === undefined) problems.push(missing("gcpProject", "enableIdentity is true"));
-    if (githubOwnerId === undefined) problems.push(missing("githubOwnerId", "enableIdentity is true"));
-    if (githubRepositoryId === undefined)
-      problems.push(missing("githubRepositoryId", "enableIdentity is true"));
-  }
-  if (enableRegistries && gcpProject === undefined) {
-    problems.push(missing("gcpProject", "enableRegistries is true"));
-  }
-  if (enableRepoSettings) {
-    // The variables it writes come from the identity component.
-    if (!enableIdentity) {
-      problems.push(
-        invalid(
-          "enableRepoSettings",
-          "true",
-          "false when enableIdentity is false (it publishes identity names)",
-        ),
-      );
-    }
-    if (stateBucket === undefined) problems.push(missing("stateBucket", "enableRepoSettings is true"));
-    if (pulumiConfigPassphrase === undefined) {
-      problems.push(missing("pulumiConfigPassphrase", "enableRepoSettings is true (set it with --secret)"));
-    }
-  }
-  if (enableImage) {
-    if (!gcr && !ghcr && localRegistry === undefined) {
-      problems.push(invalid("enableImage", "true", "at least one registry: gcr, ghcr or localRegistry"));
-    }
-    if (gcr && gcpProject === undefined) problems.push(missing("gcpProject", "gcr is true"));
-    if (ghcr && ghcrToken === undefined) {
-      problems.push(missing("ghcrToken", "ghcr is true (set it with --secret)"));
-    }
-    if (versionRaw === "") problems.push(missing("version", "enableImage is true"));
-    if (commitRaw === undefined) problems.push(missing("commit", "enableImage is true"));
-    if (commitTime === undefined) problems.push(missing("commitTime", "enableImage is true"));
-  }
-
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return {
-    gcpProject,
-    gcpRegion,
-    githubOwner,
-    githubRepository,
-    githubOwnerId,
-    githubRepositoryId,
-    defaultBranch,
-    releaseTagPrefix,
-    wifPoolId,
-    wifProviderId,
-    stateBucket,
-    allowServiceAccountKeys,
-    enableIdentity,
-    enableRegistries,
-    enableRepoSettings,
-    enableImage,
-    gcr,
-    ghcr,
-    localRegistry,
-    imageName,
-    platforms,
-    version,
-    commit,
-    commitTime,
-    releasedVersions: releasedVersions ?? [],
-    ghcrUsername,
-    ghcrToken,
-    cache,
-    builder,
-    builderImage,
-    runtimeImage,
-    pulumiConfigPassphrase,
-  };
+  return cfg;
 }
 
 /** Reads and validates this stack's configuration from `pulumi.Config`. */
@@ -536,4 +491,16 @@ export function loadConfig(): StackConfig {
       .filter((k) => k.startsWith(prefix))
       .map((k) => k.slice(prefix.length)),
   });
+}
+
+/** The Markdown reference table of every key (docs/configuration.md carries it verbatim). */
+export function configReferenceTable(): string {
+  const rows = (Object.entries(CONFIG_KEYS) as [ConfigKey, KeyDef<unknown, boolean>][]).map(([key, def]) => {
+    const type = def.secret === true ? `${def.type} (secret)` : def.type;
+    const dflt =
+      def.default === undefined ? "required" : def.default === "" ? "unset" : `\`${String(def.default)}\``;
+    const stacks = def.stacks.length === 2 ? "both" : def.stacks[0];
+    return `| \`${key}\` | ${type} | ${dflt} | ${def.description} | ${stacks}${def.note === undefined ? "" : ` (${def.note})`} |`;
+  });
+  return ["| key | type | default | description | stack |", "|---|---|---|---|---|", ...rows].join("\n");
 }

@@ -2,7 +2,7 @@
 // predicate the release attests, the digest-pinned base images it names, and the checks
 // `npm run verify` applies to what cosign has verified. Pure: the I/O is in
 // scripts/release/evidence.sh (syft, cosign attest) and scripts/verify.ts (cosign verify).
-import { GITHUB_OIDC_ISSUER, RELEASE_WORKFLOW_PATH } from "./releaseNotes";
+import { builderId, RELEASE_WORKFLOW_PATH } from "./release";
 
 /** in-toto Statement types: cosign v3 still writes v0.1 (same shape as v1 for what is read here). */
 export const IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1";
@@ -93,11 +93,6 @@ export interface ProvenanceInput {
   readonly baseImages: readonly ResourceDescriptor[];
   /** Tool → version (pulumi, docker-build, buildkit, syft, cosign, …). */
   readonly toolchain: Readonly<Record<string, string>>;
-}
-
-/** The builder id: the release workflow at the tag, exactly the keyless signing identity. */
-export function builderId(serverUrl: string, repository: string, ref: string): string {
-  return `${serverUrl}/${repository}/${RELEASE_WORKFLOW_PATH}@${ref}`;
 }
 
 /** The `buildType` of this project's releases (what the external parameters mean). */
@@ -333,16 +328,4 @@ export function checkSboms(
     found.push(`${platform}: ${Array.isArray(packages) ? packages.length : 0} packages`);
   }
   return found;
-}
-
-/** cosign's identity flags: a public key (rehearsal), or the release workflow at any `v*` tag. */
-export function identityFlags(opts: { key?: string; serverUrl: string; repository: string }): string[] {
-  if (opts.key !== undefined) return ["--key", opts.key, "--insecure-ignore-tlog=true"];
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return [
-    "--certificate-identity-regexp",
-    `^${esc(builderId(opts.serverUrl, opts.repository, "refs/tags/v"))}[0-9]`,
-    "--certificate-oidc-issuer",
-    GITHUB_OIDC_ISSUER,
-  ];
 }

@@ -3,14 +3,8 @@
 // calls it through scripts/release-notes.ts.
 import * as semver from "semver";
 
-/** OIDC issuer of GitHub Actions tokens; the only issuer a release signature may come from. */
-export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
-
-/** Workflow that publishes and signs releases (its path is part of the signing identity). */
-export const RELEASE_WORKFLOW_PATH = ".github/workflows/release.yml";
-
-/** Display order of well-known registry keys of the `imageRefs` output; others follow sorted. */
-const REGISTRY_ORDER = ["ghcr", "gcr", "local"];
+import { orderedRegistryKeys } from "./imageRegistries";
+import { floatingMoves, GITHUB_OIDC_ISSUER, RELEASE_TAG_PREFIX, signingIdentity } from "./release";
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const REPO_SLUG_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
@@ -20,7 +14,7 @@ const PLATFORM_RE = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const COMMIT_RE = /^[0-9a-f]{7,40}$/;
 
-/** The stack outputs the renderer reads (names fixed in CONTRACTS.md). */
+/** The stack outputs the renderer reads (exported by index.ts; the workflows read the same names). */
 export interface ReleaseStackOutputs {
   /** Manifest-list digest of the pushed image, `sha256:<64 hex>`. */
   readonly imageDigest: string;
@@ -148,13 +142,9 @@ export function parseReleaseOutputs(outputs: unknown): ReleaseStackOutputs {
   return { imageDigest: digest, imageRefs, imageTags, platforms, version, commit };
 }
 
-/** Registry keys in display order: ghcr (public, anonymous pull), gcr, local, then the rest. */
+/** Registry keys of `imageRefs` in display order (lib/imageRegistries.ts): ghcr, gcr, local, then the rest. */
 export function orderedRegistries(imageRefs: Readonly<Record<string, string>>): string[] {
-  const rank = (key: string): number => {
-    const i = REGISTRY_ORDER.indexOf(key);
-    return i < 0 ? REGISTRY_ORDER.length : i;
-  };
-  return Object.keys(imageRefs).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return orderedRegistryKeys(Object.keys(imageRefs));
 }
 
 /** `true` for a semver pre-release such as `v1.2.3-rc.1`; throws for anything not semver. */
@@ -176,7 +166,7 @@ export function previousRelease(version: string, releasedVersions: readonly stri
   let best: string | undefined;
   for (const tag of releasedVersions) {
     const parsed = semver.parse(tag);
-    if (!parsed || !tag.startsWith("v")) continue;
+    if (!parsed || !tag.startsWith(RELEASE_TAG_PREFIX)) continue;
     if (stable && parsed.prerelease.length > 0) continue;
     if (!semver.lt(parsed, version)) continue;
     if (best === undefined || semver.gt(parsed, best)) best = tag;
@@ -200,22 +190,11 @@ export interface ReleaseMeta {
 /** {@link ReleaseMeta} of `version` given every other existing release tag. */
 export function releaseMeta(version: string, releasedVersions: readonly string[]): ReleaseMeta {
   const prerelease = isPrerelease(version);
-  const newer = releasedVersions.some((tag) => {
-    const parsed = semver.parse(tag);
-    return (
-      parsed !== null && tag.startsWith("v") && parsed.prerelease.length === 0 && semver.gt(parsed, version)
-    );
-  });
   return {
     previousTag: previousRelease(version, releasedVersions) ?? "",
     prerelease,
-    latest: !prerelease && !newer,
+    latest: floatingMoves(version, releasedVersions).latest,
   };
-}
-
-/** Certificate identity of a keyless signature made by the release workflow at `version`. */
-export function signingIdentity(serverUrl: string, repository: string, version: string): string {
-  return `${serverUrl}/${repository}/${RELEASE_WORKFLOW_PATH}@refs/tags/${version}`;
 }
 
 function repoOf(ref: string): string {
@@ -230,7 +209,7 @@ function code(items: readonly string[]): string {
 export function renderReleaseNotes(input: ReleaseNotesInput): string {
   const { version, repository } = input;
   const prerelease = isPrerelease(version);
-  if (!version.startsWith("v")) {
+  if (!version.startsWith(RELEASE_TAG_PREFIX)) {
     throw new ReleaseNotesError(`version must be the release tag with a leading v, got ${show(version)}`);
   }
   if (!REPO_SLUG_RE.test(repository)) {

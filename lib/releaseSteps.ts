@@ -1,7 +1,8 @@
 // Decisions of the release workflow's steps (scripts/release/*.sh call them through
 // scripts/release/steps.ts). Pure; tested by tables in test/releaseSteps.test.ts.
 import { normaliseVersion, rfc3339Seconds } from "./config";
-import { orderedRegistries, parseReleaseOutputs, ReleaseStackOutputs, signingIdentity } from "./releaseNotes";
+import { orderedRegistries, parseReleaseOutputs, ReleaseStackOutputs } from "./releaseNotes";
+import { RELEASE_TAG_PREFIX, signingIdentity } from "./release";
 
 /** Raised for a refused input; the message says which one and why. */
 export class ReleaseStepError extends Error {
@@ -31,7 +32,7 @@ export interface MetadataInput {
 export interface ReleaseMetadata {
   /** The release version: the tag itself. */
   readonly version: string;
-  /** Every other `<prefix>*` tag, sorted; decides whether `latest`/`vX.Y` may move (lib/tags.ts). */
+  /** Every other `<prefix>*` tag, sorted; decides whether `latest`/`vX.Y` may move (lib/release.ts). */
   readonly releasedVersions: string[];
   /** RFC 3339 commit time (OCI `created` label, SOURCE_DATE_EPOCH). */
   readonly commitTime: string;
@@ -42,14 +43,18 @@ export interface ReleaseMetadata {
  * tags stay in the list: the tag derivation ignores them, and the release notes use pre-releases
  * for a pre-release's compare link.
  */
-export function releasedVersions(tag: string, tags: readonly string[], prefix = "v"): string[] {
+export function releasedVersions(
+  tag: string,
+  tags: readonly string[],
+  prefix = RELEASE_TAG_PREFIX,
+): string[] {
   const others = tags.map((t) => t.trim()).filter((t) => t.startsWith(prefix) && t !== tag);
   return [...new Set(others)].sort();
 }
 
 /** Validates a tag push and derives the release metadata; throws naming the bad value. */
 export function releaseMetadata(input: MetadataInput): ReleaseMetadata {
-  const prefix = input.prefix ?? "v";
+  const prefix = input.prefix ?? RELEASE_TAG_PREFIX;
   const { ref, refName, commit, commitTime } = input;
   if (ref !== `refs/tags/${refName}`) {
     throw new ReleaseStepError(

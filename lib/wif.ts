@@ -10,9 +10,11 @@
 //   3. The federated principal may impersonate a service account only if a binding names a
 //      principalSet it belongs to. We bind `attribute.access/release` and `attribute.access/preview`
 //      only, so everything hinges on the `attribute.access` expression below.
+import { CONFIG_KEYS } from "./config";
+import { PREVIEW_WORKFLOW, RELEASE_ENVIRONMENT, RELEASE_TAG_PREFIX, RELEASE_WORKFLOW } from "./release";
+import { MAX_ATTRIBUTE_BYTES, RULES, violates, type RuleName } from "./rules";
 
-/** GitHub Actions' OIDC issuer. */
-export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
+export { GITHUB_OIDC_ISSUER } from "./release";
 
 /** Values of `attribute.access`. Anything but release/preview binds to nothing. */
 export const ACCESS_RELEASE = "release";
@@ -21,7 +23,7 @@ export const ACCESS_NONE = "none";
 export type Access = typeof ACCESS_RELEASE | typeof ACCESS_PREVIEW;
 
 /** GCP rejects a token whose mapped attribute value exceeds this many bytes. */
-export const MAX_ATTRIBUTE_BYTES = 127;
+export { MAX_ATTRIBUTE_BYTES };
 /** Documented limit of the attribute condition. */
 export const MAX_CONDITION_CHARS = 4096;
 /** Self-imposed limit per mapping expression, well below anything GCP accepts. */
@@ -76,31 +78,22 @@ export type WifSettingsInput = Omit<
   Partial<WifSettings>;
 
 export const WIF_DEFAULTS = {
-  defaultBranch: "main",
-  releaseTagPrefix: "v",
-  releaseWorkflow: "release.yml",
-  previewWorkflow: "preview.yml",
-  releaseEnvironment: "release",
+  defaultBranch: String(CONFIG_KEYS.defaultBranch.default),
+  releaseTagPrefix: RELEASE_TAG_PREFIX,
+  releaseWorkflow: RELEASE_WORKFLOW,
+  previewWorkflow: PREVIEW_WORKFLOW,
+  releaseEnvironment: RELEASE_ENVIRONMENT,
 } as const;
 
 function fail(key: string, value: unknown, expected: string): never {
   throw new Error(`identity: invalid ${key} ${JSON.stringify(value)}: expected ${expected}`);
 }
 
-function check(key: string, value: unknown, re: RegExp, expected: string): string {
-  if (typeof value !== "string" || !re.test(value)) fail(key, value, expected);
-  return value;
+/** `value` if it follows `rule` (lib/rules.ts), else an error naming `key`. */
+function check(key: string, value: unknown, rule: RuleName): string {
+  if (violates(rule, value)) fail(key, value, RULES[rule].expected);
+  return value as string;
 }
-
-const NUMERIC_ID = /^[1-9][0-9]{0,19}$/;
-// GitHub logins: alphanumerics and single hyphens, no leading/trailing hyphen, at most 39 chars.
-const OWNER = /^(?=.{1,39}$)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
-const REPOSITORY = /^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
-const WORKFLOW = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}\.ya?ml$/;
-const ENVIRONMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;
-// Conservative subsets of git's ref-name rules: no quotes, backslashes, spaces or `~^:?*[`.
-const TAG_PREFIX = /^(?!.*\.\.)(?!.*\/\/)[A-Za-z][A-Za-z0-9._/-]{0,31}$/;
-const REF_PART = /^(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!.*\/$)(?![-/.])[A-Za-z0-9._/-]+$/;
 
 /**
  * Validates the settings the CEL is built from. Every value is restricted to a character set
@@ -108,44 +101,18 @@ const REF_PART = /^(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!.*\/$)(?![-/.])[
  */
 export function validateWifSettings(input: WifSettingsInput): WifSettings {
   const s = { ...WIF_DEFAULTS, ...stripUndefined(input) };
-  const ownerId = check("ownerId", s.ownerId, NUMERIC_ID, 'a numeric GitHub id such as "1234567"');
-  const repositoryId = check(
-    "repositoryId",
-    s.repositoryId,
-    NUMERIC_ID,
-    'a numeric GitHub id such as "765432109"',
-  );
-  const owner = check("owner", s.owner, OWNER, "a GitHub login (letters, digits, single hyphens, ≤ 39)");
-  const repository = check(
-    "repository",
-    s.repository,
-    REPOSITORY,
-    "a repository name without the owner (letters, digits, . _ -, ≤ 100)",
-  );
-  const defaultBranch = check("defaultBranch", s.defaultBranch, REF_PART, "a branch name such as main");
-  if (utf8Bytes(`refs/heads/${defaultBranch}`) > MAX_ATTRIBUTE_BYTES) {
-    fail("defaultBranch", defaultBranch, `a branch whose ref fits in ${MAX_ATTRIBUTE_BYTES} bytes`);
-  }
-  const releaseTagPrefix = check(
-    "releaseTagPrefix",
-    s.releaseTagPrefix,
-    TAG_PREFIX,
-    "a tag prefix such as v (a letter, then letters, digits, . _ / -; ≤ 32)",
-  );
-  if (/[0-9]$/.test(releaseTagPrefix)) {
-    fail("releaseTagPrefix", releaseTagPrefix, "a prefix not ending in a digit (a digit must follow it)");
-  }
-  const releaseWorkflow = check("releaseWorkflow", s.releaseWorkflow, WORKFLOW, "a workflow file name");
-  const previewWorkflow = check("previewWorkflow", s.previewWorkflow, WORKFLOW, "a workflow file name");
+  const ownerId = check("ownerId", s.ownerId, "githubOwnerId");
+  const repositoryId = check("repositoryId", s.repositoryId, "githubRepositoryId");
+  const owner = check("owner", s.owner, "githubOwner");
+  const repository = check("repository", s.repository, "githubRepository");
+  const defaultBranch = check("defaultBranch", s.defaultBranch, "branch");
+  const releaseTagPrefix = check("releaseTagPrefix", s.releaseTagPrefix, "tagPrefix");
+  const releaseWorkflow = check("releaseWorkflow", s.releaseWorkflow, "workflow");
+  const previewWorkflow = check("previewWorkflow", s.previewWorkflow, "workflow");
   if (releaseWorkflow === previewWorkflow) {
     fail("previewWorkflow", previewWorkflow, "a workflow file other than the release workflow");
   }
-  const releaseEnvironment = check(
-    "releaseEnvironment",
-    s.releaseEnvironment,
-    ENVIRONMENT,
-    "an environment name (letters, digits, . _ -)",
-  );
+  const releaseEnvironment = check("releaseEnvironment", s.releaseEnvironment, "environment");
   return {
     owner,
     ownerId,
@@ -161,10 +128,6 @@ export function validateWifSettings(input: WifSettingsInput): WifSettings {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function utf8Bytes(s: string): number {
-  return Buffer.byteLength(s, "utf8");
 }
 
 /**
@@ -291,14 +254,10 @@ export function principalSetMember(poolName: string, access: Access): string {
 
 /** Pool and provider ids: 4–32 of [a-z0-9-], not starting with `gcp-` (reserved by Google). */
 export function validateWifId(key: string, value: unknown): string {
-  const id = check(key, value, /^[a-z0-9-]{4,32}$/, "4-32 lowercase letters, digits or hyphens");
-  if (id.startsWith("gcp-") || id.startsWith("-") || id.endsWith("-")) {
-    fail(key, id, "an id not starting with gcp- and not starting or ending with a hyphen");
-  }
-  return id;
+  return check(key, value, "wifId");
 }
 
 /** Service-account ids: 6–30 chars, a lowercase letter first, no trailing hyphen. */
 export function validateServiceAccountId(key: string, value: unknown): string {
-  return check(key, value, /^[a-z](?:[-a-z0-9]{4,28})[a-z0-9]$/, "6-30 of [a-z0-9-], starting with a letter");
+  return check(key, value, "serviceAccountId");
 }

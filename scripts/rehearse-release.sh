@@ -47,9 +47,9 @@ expect() {
 # output FILE KEY: a value from a $GITHUB_OUTPUT file (single-line form).
 output() { sed -n "s/^$2=//p" "$1" | tail -n1; }
 tsnode() { "${ROOT}/node_modules/.bin/ts-node" --transpile-only "$@"; }
-# derive_tags VERSION COMMIT RELEASED_JSON: the tags lib/tags.ts derives, as JSON.
+# derive_tags VERSION COMMIT RELEASED_JSON: the tags lib/release.ts derives, as JSON.
 derive_tags() {
-	tsnode -e 'import { deriveTags } from "./lib/tags";
+	tsnode -e 'import { deriveTags } from "./lib/release";
 const [version, commit, released] = process.argv.slice(1);
 console.log(JSON.stringify(deriveTags({ version, commit, releasedVersions: JSON.parse(released) })));' "$@"
 }

@@ -21,12 +21,12 @@ import * as yaml from "js-yaml";
 import {
   checkProvenance,
   checkSboms,
-  identityFlags,
   statementsFromCosignOutput,
   VERIFY_EXIT,
   VerifyFailure,
   type Expectation,
 } from "../lib/evidence";
+import { identityFlags } from "../lib/release";
 
 const REF_RE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/;
 

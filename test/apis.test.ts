@@ -167,7 +167,6 @@ describe("GCP APIs: components wait for the APIs they call (Pulumi mocks)", () =
     await setupMocks();
     const r = new registries.Registries("regw", {
       project: "example-cq-release",
-      githubOwner: "o",
       writerMember: "serviceAccount:rel@example-cq-release.iam.gserviceaccount.com",
       readerMember: "serviceAccount:pre@example-cq-release.iam.gserviceaccount.com",
     });

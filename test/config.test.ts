@@ -5,7 +5,14 @@ import * as yaml from "js-yaml";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { CONFIG_KEYS, ConfigError, normaliseVersion, parseConfig, rfc3339Seconds } from "../lib/config";
+import {
+  CONFIG_KEYS,
+  configReferenceTable,
+  ConfigError,
+  normaliseVersion,
+  parseConfig,
+  rfc3339Seconds,
+} from "../lib/config";
 import { LOCAL, PROD, source, unwrap } from "./mocks";
 
 const P = "cq-source-s3-release";
@@ -15,7 +22,6 @@ describe("config: valid stacks", () => {
     const cfg = parseConfig(source(PROD));
     assert.equal(cfg.gcpRegion, "us-central1");
     assert.equal(cfg.defaultBranch, "main");
-    assert.equal(cfg.releaseTagPrefix, "v");
     assert.equal(cfg.wifPoolId, "github-actions");
     assert.equal(cfg.wifProviderId, "github");
     assert.equal(cfg.imageName, "cq-source-s3");
@@ -107,12 +113,12 @@ describe("config: invalid values name the key, the value and what is expected", 
     [
       "pool id starting with gcp-",
       { wifPoolId: "gcp-pool" },
-      `${P}:wifPoolId: invalid value "gcp-pool": expected 4-32 characters of lowercase letters, digits and hyphens, not starting with gcp-`,
+      `${P}:wifPoolId: invalid value "gcp-pool": expected 4-32 characters of lowercase letters, digits and hyphens, not starting with gcp-, not starting or ending with a hyphen`,
     ],
     [
       "provider id too short",
       { wifProviderId: "gh" },
-      `${P}:wifProviderId: invalid value "gh": expected 4-32 characters of lowercase letters, digits and hyphens, not starting with gcp-`,
+      `${P}:wifProviderId: invalid value "gh": expected 4-32 characters of lowercase letters, digits and hyphens, not starting with gcp-, not starting or ending with a hyphen`,
     ],
     [
       "state bucket as a URL",
@@ -263,6 +269,11 @@ describe("config: invalid values name the key, the value and what is expected", 
       `${P}:stateBucket: missing: required because enableRepoSettings is true`,
     ],
     [
+      "pool id starting with a hyphen (refused here, not later by the identity component)",
+      { wifPoolId: "-abcd" },
+      `${P}:wifPoolId: invalid value "-abcd": expected 4-32 characters of lowercase letters, digits and hyphens, not starting with gcp-, not starting or ending with a hyphen`,
+    ],
+    [
       "missing owner",
       { githubOwner: "" },
       `${P}:githubOwner: missing: expected a GitHub user or organisation name (letters, digits, single hyphens, at most 39 characters)`,
@@ -329,16 +340,29 @@ describe("config: Pulumi.yaml declares every key with the same type and default"
       assert.deepEqual(declared.default, spec.default);
     });
   }
-  for (const stack of ["prod", "local"]) {
-    it(`Pulumi.${stack}.yaml uses only declared keys`, () => {
+  for (const stack of ["prod", "local"] as const) {
+    it(`Pulumi.${stack}.yaml uses only declared keys, each declared for that stack`, () => {
       const file = yaml.load(readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8")) as {
         config: Record<string, unknown>;
       };
       for (const k of Object.keys(file.config)) {
-        assert.ok(k.startsWith(`${P}:`) && k.slice(P.length + 1) in CONFIG_KEYS, `unknown key ${k}`);
+        const key = k.slice(P.length + 1);
+        assert.ok(k.startsWith(`${P}:`) && key in CONFIG_KEYS, `unknown key ${k}`);
+        const stacks: readonly string[] = CONFIG_KEYS[key as keyof typeof CONFIG_KEYS].stacks;
+        assert.ok(
+          stacks.includes(stack),
+          `${key} is set in Pulumi.${stack}.yaml but its stacks are ${stacks}`,
+        );
       }
     });
   }
+  it("docs/configuration.md carries the table generated from CONFIG_KEYS (npm run docs:config)", () => {
+    const page = readFileSync(path.join(__dirname, "..", "docs", "configuration.md"), "utf8");
+    assert.ok(
+      page.includes(`\n${configReferenceTable()}\n`),
+      "docs/configuration.md is stale: run npm run docs:config",
+    );
+  });
   it("Pulumi.local.yaml is a valid image-only config", () => {
     const file = yaml.load(readFileSync(path.join(__dirname, "..", "Pulumi.local.yaml"), "utf8")) as {
       config: Record<string, string>;

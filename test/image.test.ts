@@ -3,6 +3,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 
 import { parseConfig } from "../lib/config";
+import { buildArgs, ghaCacheAvailable, imageArgsFromConfig } from "../lib/stackArgs";
 import {
   byName,
   containsSecret,
@@ -52,7 +53,7 @@ describe("image: pure helpers", () => {
   ];
   for (const [what, env, want] of envs) {
     it(`gha cache available: ${what} → ${want}`, () => {
-      assert.equal(mod.ghaCacheAvailable(env), want);
+      assert.equal(ghaCacheAvailable(env), want);
     });
   }
 
@@ -77,7 +78,7 @@ describe("image: pure helpers", () => {
 
   it("derives build args: VERSION, SOURCE_DATE_EPOCH from the commit time, base-image overrides", () => {
     assert.deepEqual(
-      mod.buildArgs({
+      buildArgs({
         version: "v1.2.3",
         commitTime: "2025-01-01T00:00:00Z",
         builderImage: "127.0.0.1:5000/cq-build/golang:local",
@@ -92,7 +93,7 @@ describe("image: pure helpers", () => {
 
   it("maps config to image args with gcr/ghcr credentials as secrets and none for local", async () => {
     const cfg = parseConfig(source({ ...PROD, localRegistry: "127.0.0.1:5000" }));
-    const args = mod.imageArgsFromConfig(cfg, { gcrAccessToken: "ya29.token", env: {} });
+    const args = imageArgsFromConfig(cfg, { gcrAccessToken: "ya29.token", env: {} });
     assert.deepEqual(
       args.targets.map((t) => [t.key, t.repository, t.credentials === undefined]),
       [
@@ -120,7 +121,7 @@ describe("image: pure helpers", () => {
 
   it("builds the same image whatever the repository: image name and registries are not build inputs", () => {
     const inputs = (over: Record<string, string>) => {
-      const a = mod.imageArgsFromConfig(parseConfig(source({ ...LOCAL, ...over })), { env: {} });
+      const a = imageArgsFromConfig(parseConfig(source({ ...LOCAL, ...over })), { env: {} });
       return { buildArgs: a.buildArgs, labels: a.labels };
     };
     const first = inputs({});
@@ -131,14 +132,14 @@ describe("image: pure helpers", () => {
 
   it("refuses gcr without an access token", () => {
     const cfg = parseConfig(source(PROD));
-    assert.throws(() => mod.imageArgsFromConfig(cfg, { env: {} }), {
+    assert.throws(() => imageArgsFromConfig(cfg, { env: {} }), {
       message: "gcr is enabled but no GCP access token was supplied",
     });
   });
 
   it("turns gha off when cache is off, even in Actions", () => {
     const cfg = parseConfig(source({ ...LOCAL, cache: "false" }));
-    assert.equal(mod.imageArgsFromConfig(cfg, { env: GHA_ENV }).ghaCache, false);
+    assert.equal(imageArgsFromConfig(cfg, { env: GHA_ENV }).ghaCache, false);
   });
 });
 
@@ -158,7 +159,7 @@ describe("image component: gcr + ghcr + local, two platforms, gha cache", () => 
     );
     image = new mod.PluginImage(
       "plugin",
-      mod.imageArgsFromConfig(cfg, { gcrAccessToken: "ya29.t", env: GHA_ENV }),
+      imageArgsFromConfig(cfg, { gcrAccessToken: "ya29.t", env: GHA_ENV }),
     );
     await unwrap(image.pullCommands);
     await settle();
@@ -310,7 +311,7 @@ describe("image component: cache off, pre-release", () => {
     const cfg = parseConfig(
       source({ ...LOCAL, cache: "false", version: "v2.0.0-rc.1", platforms: '["linux/amd64"]' }),
     );
-    const image = new mod.PluginImage("pre", mod.imageArgsFromConfig(cfg, { env: GHA_ENV }));
+    const image = new mod.PluginImage("pre", imageArgsFromConfig(cfg, { env: GHA_ENV }));
     await unwrap(image.digest);
     await settle();
     const img = byName("pre-linux-amd64");

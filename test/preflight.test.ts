@@ -437,7 +437,10 @@ describe("preflight: flags", () => {
       { project: PROJECT_ID, poolId: "gcp-pool" },
       /^--pool-id \(config wifPoolId\): invalid value "gcp-pool"/,
     ],
-    [{ project: PROJECT_ID, providerId: "-gh-" }, /^--provider-id: identity: invalid providerId "-gh-"/],
+    [
+      { project: PROJECT_ID, providerId: "-gh-" },
+      /^--provider-id \(config wifProviderId\): invalid value "-gh-"/,
+    ],
     [
       { project: PROJECT_ID, releaseAccountId: "r" },
       /^--release-account-id: identity: invalid releaseServiceAccountId/,

@@ -161,8 +161,6 @@ describe("program: prod stack", () => {
       GCP_RELEASE_SERVICE_ACCOUNT: await unwrap(program.releaseServiceAccount as pulumi.Output<string>),
       GCP_PREVIEW_SERVICE_ACCOUNT: await unwrap(program.previewServiceAccount as pulumi.Output<string>),
       PULUMI_BACKEND_URL: "gs://example-cq-release-state",
-      GCR_IMAGE: "gcr.io/example-cq-release/cq-source-s3",
-      GHCR_IMAGE: "ghcr.io/example-org/cq-source-s3",
     });
     assert.match(
       vars.GCP_WORKLOAD_IDENTITY_PROVIDER as string,

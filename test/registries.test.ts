@@ -17,7 +17,6 @@ describe("registries component", () => {
       await setupMocks();
       registries = new mod.Registries("registries", {
         project: "example-cq-release",
-        githubOwner: "Example-Org",
         writerMember: "serviceAccount:rel@example-cq-release.iam.gserviceaccount.com",
         readerMember: "serviceAccount:pre@example-cq-release.iam.gserviceaccount.com",
       });
@@ -107,18 +106,12 @@ describe("registries component", () => {
         assert.match(child.parent, /Registries::registries$/, child.name);
       }
     });
-
-    it("outputs the gcr.io and ghcr.io repository paths (ghcr owner lowercased)", async () => {
-      assert.equal(await unwrap(registries.gcrImage), "gcr.io/example-cq-release/cq-source-s3");
-      assert.equal(await unwrap(registries.ghcrImage), "ghcr.io/example-org/cq-source-s3");
-    });
   });
 
   it("skips APIs another component enables and binds nobody without members", async () => {
     await setupMocks();
     const r = new mod.Registries("reg2", {
       project: "example-cq-release",
-      githubOwner: "o",
       skipApis: ["iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com"],
     });
     await unwrap(r.repositoryName);

@@ -11,8 +11,8 @@ import {
   releaseMeta,
   ReleaseNotesError,
   renderReleaseNotes,
-  signingIdentity,
 } from "../lib/releaseNotes";
+import { signingIdentity } from "../lib/release";
 
 const DIGEST = "sha256:" + "0123456789abcdef".repeat(4);
 const GCR = "gcr.io/acme-prod/cq-source-s3";

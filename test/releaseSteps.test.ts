@@ -10,7 +10,7 @@ import {
   releaseMetadata,
   type MetadataInput,
 } from "../lib/releaseSteps";
-import { deriveTags } from "../lib/tags";
+import { deriveTags } from "../lib/release";
 import { fileBackendDir, parseUpArgs } from "../scripts/release/local-up";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";

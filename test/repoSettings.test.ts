@@ -11,8 +11,6 @@ const VARIABLES = {
   GCP_RELEASE_SERVICE_ACCOUNT: "cq-source-s3-release@example-cq-release.iam.gserviceaccount.com",
   GCP_PREVIEW_SERVICE_ACCOUNT: "cq-source-s3-preview@example-cq-release.iam.gserviceaccount.com",
   PULUMI_BACKEND_URL: "gs://example-state",
-  GCR_IMAGE: "gcr.io/example-cq-release/cq-source-s3",
-  GHCR_IMAGE: "ghcr.io/example-org/cq-source-s3",
 };
 
 const BOOTSTRAP_TOKEN = "ghp_bootstrapAdminToken0123456789abcdef";

@@ -13,7 +13,7 @@ import * as zlib from "zlib";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 
 import { ociLabels } from "../../lib/labels";
-import { deriveTags } from "../../lib/tags";
+import { deriveTags } from "../../lib/release";
 import { openLocalStack, plainOutputs, type LocalStack } from "../../scripts/local-stack";
 import { stepState } from "./lib/buildlog";
 import { firstAnswer } from "./lib/discovery";

@@ -1,13 +1,6 @@
 import * as assert from "node:assert/strict";
 
-import {
-  deriveReleaseTags,
-  deriveTags,
-  gcrRepository,
-  ghcrRepository,
-  imageRepositories,
-  taggedRefs,
-} from "../lib/tags";
+import { deriveReleaseTags, deriveTags, identityFlags } from "../lib/release";
 
 const SHA = "abc1234def5678901234567890abcdef12345678";
 
@@ -144,47 +137,31 @@ describe("tags: invalid input is a clear error", () => {
   }
 });
 
-describe("tags: repositories and refs", () => {
-  it("lists enabled registries, gcr first, ghcr owner lowercased", () => {
-    assert.deepEqual(
-      imageRepositories({
-        gcr: true,
-        ghcr: true,
-        gcpProject: "p-123456",
-        githubOwner: "Example-Org",
-        imageName: "cq-source-s3",
-        localRegistry: "127.0.0.1:5000",
-      }),
-      [
-        { key: "gcr", address: "gcr.io", repository: "gcr.io/p-123456/cq-source-s3" },
-        { key: "ghcr", address: "ghcr.io", repository: "ghcr.io/example-org/cq-source-s3" },
-        { key: "local", address: "127.0.0.1:5000", repository: "127.0.0.1:5000/cq-source-s3" },
-      ],
-    );
-  });
-  it("lists only the local registry for the local stack", () => {
-    assert.deepEqual(
-      imageRepositories({
-        gcr: false,
-        ghcr: false,
-        githubOwner: "o",
-        imageName: "x",
-        localRegistry: "127.0.0.1:5000",
-      }).map((r) => r.key),
-      ["local"],
-    );
-  });
-  it("refuses gcr without a project", () => {
-    assert.throws(() => imageRepositories({ gcr: true, ghcr: false, githubOwner: "o", imageName: "x" }), {
-      message: "gcr is enabled but gcpProject is not set",
-    });
-  });
-  it("applies every tag to every repository", () => {
-    assert.deepEqual(taggedRefs([gcrRepository("p", "i"), ghcrRepository("O", "i")], ["v1", "latest"]), [
-      "gcr.io/p/i:v1",
-      "gcr.io/p/i:latest",
-      "ghcr.io/o/i:v1",
-      "ghcr.io/o/i:latest",
+describe("release: cosign identity", () => {
+  it("uses the public key in key mode", () => {
+    assert.deepEqual(identityFlags({ key: "k.pub", serverUrl: "https://github.com", repository: "a/b" }), [
+      "--key",
+      "k.pub",
+      "--insecure-ignore-tlog=true",
     ]);
+  });
+  it("keyless: only the release workflow of this repository at a v<digit> tag, GitHub's issuer", () => {
+    const flags = identityFlags({ serverUrl: "https://github.com", repository: "acme/cq-source-s3" });
+    assert.equal(flags[0], "--certificate-identity-regexp");
+    assert.equal(flags[3], "https://token.actions.githubusercontent.com");
+    const re = new RegExp(flags[1]);
+    const id = (s: string) => `https://github.com/${s}`;
+    const table: [string, boolean][] = [
+      [id("acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3"), true],
+      [id("acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v2.0.0-rc.1"), true],
+      [id("acme/cq-source-s3/.github/workflows/release.yml@refs/heads/main"), false],
+      [id("acme/cq-source-s3/.github/workflows/preview.yml@refs/tags/v1.2.3"), false],
+      [id("acme/cq-source-s3/.github/workflows/releaseXyml@refs/tags/v1.2.3"), false],
+      [id("acme/cq-source-s3-fork/.github/workflows/release.yml@refs/tags/v1.2.3"), false],
+      [id("evil/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3"), false],
+      [`https://evil.example/?${id("acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v1")}`, false],
+      [id("acme/cq-source-s3/.github/workflows/release.yml@refs/tags/vx"), false],
+    ];
+    for (const [identity, want] of table) assert.equal(re.test(identity), want, identity);
   });
 });

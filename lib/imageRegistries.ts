@@ -1,0 +1,148 @@
+// The registries the image is pushed to, as data: one entry per registry says where it is, which
+// repository the image gets there, where the push credentials come from, and what a workflow step
+// must log in with to sign or attest there. Adding a registry is one entry here (plus its config
+// switch in lib/config.ts); the program's pushes, the stack outputs (`imageRepositories`,
+// `registryLogins`), the policy pack's allowlist (scripts/release/steps.ts `policy-config`) and
+// the workflows' cosign logins (scripts/release/common.sh) all follow. Pure; tested in
+// test/imageRegistries.test.ts.
+
+/** Registry keys; also the config switch of each registry that has one. */
+export type RegistryKey = "gcr" | "ghcr" | "local";
+
+/** Which registries are enabled and the values their repositories are made of. */
+export interface RepositoryInput {
+  readonly gcr: boolean;
+  readonly ghcr: boolean;
+  readonly gcpProject?: string;
+  readonly githubOwner: string;
+  readonly imageName: string;
+  readonly localRegistry?: string;
+}
+
+/** Where a registry's push credentials come from. */
+export type CredentialSource =
+  /** A GCP access token of the identity running the program (username `oauth2accesstoken`). */
+  | "gcpAccessToken"
+  /** The `ghcrUsername` / `ghcrToken` config (the workflow passes github.actor and its token). */
+  | "ghcrToken"
+  /** None: a plain local registry. */
+  | "none";
+
+/** What a workflow step logs in with: a fixed username or one from an environment variable. */
+export interface RegistryLogin {
+  readonly address: string;
+  /** A fixed username, or… */
+  readonly username?: string;
+  /** …the environment variable holding it. */
+  readonly usernameEnv?: string;
+  /** The environment variable holding the password or token; no login when it is unset. */
+  readonly passwordEnv: string;
+}
+
+/** One registry. */
+export interface RegistryEntry {
+  readonly key: RegistryKey;
+  /** Registry host[:port]; undefined when the registry is not enabled by `input`. */
+  readonly address: (input: RepositoryInput) => string | undefined;
+  /** `<address>/<path>` of the image. */
+  readonly repository: (input: RepositoryInput, address: string) => string;
+  readonly credentials: CredentialSource;
+  /** What the workflows log in with (sign, attest, read assets); none for an anonymous registry. */
+  readonly login?: Omit<RegistryLogin, "address">;
+  /** Rank in release notes (lower first): the registry users should pull from first. */
+  readonly displayRank: number;
+}
+
+/** `gcr.io/<project>/<imageName>` (served by the Artifact Registry repository `gcr.io`). */
+export function gcrRepository(project: string, imageName: string): string {
+  return `gcr.io/${project}/${imageName}`;
+}
+
+/** `ghcr.io/<owner>/<imageName>`; GHCR paths must be lowercase, so the owner is lowercased. */
+export function ghcrRepository(owner: string, imageName: string): string {
+  return `ghcr.io/${owner.toLowerCase()}/${imageName}`;
+}
+
+/** Every registry, in push order: the first enabled one is the primary (it holds the build cache). */
+export const REGISTRIES: readonly RegistryEntry[] = [
+  {
+    key: "gcr",
+    address: (i) => {
+      if (!i.gcr) return undefined;
+      if (i.gcpProject === undefined) throw new Error("gcr is enabled but gcpProject is not set");
+      return "gcr.io";
+    },
+    repository: (i) => gcrRepository(i.gcpProject as string, i.imageName),
+    credentials: "gcpAccessToken",
+    login: { username: "oauth2accesstoken", passwordEnv: "GCR_TOKEN" },
+    displayRank: 1,
+  },
+  {
+    key: "ghcr",
+    address: (i) => (i.ghcr ? "ghcr.io" : undefined),
+    repository: (i) => ghcrRepository(i.githubOwner, i.imageName),
+    credentials: "ghcrToken",
+    login: { usernameEnv: "GHCR_USERNAME", passwordEnv: "GHCR_TOKEN" },
+    // Public and pullable anonymously: shown first.
+    displayRank: 0,
+  },
+  {
+    key: "local",
+    address: (i) => i.localRegistry,
+    repository: (i, address) => `${address}/${i.imageName}`,
+    credentials: "none",
+    displayRank: 2,
+  },
+];
+
+/** An image repository (no tag) in one registry. */
+export interface ImageRepository {
+  readonly key: RegistryKey;
+  /** Registry host, e.g. `gcr.io`. */
+  readonly address: string;
+  /** `<address>/<path>`, e.g. `gcr.io/my-project/cq-source-s3`. */
+  readonly repository: string;
+}
+
+/** The repositories of every enabled registry, in {@link REGISTRIES} order (the first is the primary). */
+export function imageRepositories(input: RepositoryInput): ImageRepository[] {
+  return REGISTRIES.flatMap((entry) => {
+    const address = entry.address(input);
+    return address === undefined
+      ? []
+      : [{ key: entry.key, address, repository: entry.repository(input, address) }];
+  });
+}
+
+/** The logins a workflow needs for the enabled registries (the `registryLogins` stack output). */
+export function loginsFor(input: RepositoryInput): RegistryLogin[] {
+  return REGISTRIES.flatMap((entry) => {
+    const address = entry.address(input);
+    return address === undefined || entry.login === undefined ? [] : [{ address, ...entry.login }];
+  });
+}
+
+/**
+ * The policy pack's push allowlist: the parent path of every enabled repository
+ * (`gcr.io/<project>/`, `ghcr.io/<owner>/`, `127.0.0.1:5000/`), deduplicated.
+ */
+export function allowedRegistries(input: RepositoryInput): string[] {
+  const parents = imageRepositories(input).map(
+    (r) => `${r.repository.slice(0, r.repository.lastIndexOf("/"))}/`,
+  );
+  return [...new Set(parents)];
+}
+
+/** The entry of `key`; throws for a key no entry has. */
+export function registryEntry(key: RegistryKey): RegistryEntry {
+  const entry = REGISTRIES.find((r) => r.key === key);
+  if (entry === undefined) throw new Error(`no registry ${JSON.stringify(key)}`);
+  return entry;
+}
+
+/** Registry keys in display order: by {@link RegistryEntry.displayRank}, unknown keys last, sorted. */
+export function orderedRegistryKeys(keys: readonly string[]): string[] {
+  const rank = (key: string): number =>
+    REGISTRIES.find((r) => r.key === key)?.displayRank ?? REGISTRIES.length;
+  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
