@@ -3,7 +3,11 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"os"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,5 +76,27 @@ func TestSchemaAgreesWithParser(t *testing.T) {
 				t.Errorf("%q: %d: error %q does not name the key", key, v, err)
 			}
 		}
+	}
+}
+
+// The README's spec reference has one row per key of the schema.
+func TestReadmeDocumentsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Spec reference\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Spec reference" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|").FindAllStringSubmatch(section, -1) {
+		documented = append(documented, m[1])
+	}
+	keys := slices.Sorted(maps.Keys(schemaProperties(t)))
+	slices.Sort(documented)
+	if !slices.Equal(documented, keys) {
+		t.Fatalf("README.md's spec reference documents %v; the schema has %v", documented, keys)
 	}
 }
