@@ -13,6 +13,7 @@ require (
 	github.com/cloudquery/plugin-pb-go v1.27.7
 	github.com/cloudquery/plugin-sdk/v4 v4.94.2
 	github.com/google/flatbuffers v25.12.19+incompatible
+	github.com/invopop/jsonschema v0.13.0
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/pierrec/lz4/v4 v4.1.23
 	github.com/rs/zerolog v1.35.1
@@ -60,7 +61,6 @@ require (
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/invopop/jsonschema v0.13.0 // indirect
 	github.com/klauspost/asmfmt v1.3.2 // indirect
 	github.com/klauspost/compress v1.18.2 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect

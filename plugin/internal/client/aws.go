@@ -29,7 +29,7 @@ func NewS3(ctx context.Context, s spec.Spec) (*s3.Client, error) {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.UsePathStyle = s.UsePathStyle
+		o.UsePathStyle = aws.ToBool(s.UsePathStyle)
 		if s.Endpoint != "" {
 			o.BaseEndpoint = aws.String(s.Endpoint)
 			// Many S3-compatible stores do not implement the newer flexible

@@ -3,7 +3,6 @@ package cqplugin
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
@@ -19,15 +18,12 @@ const (
 	Team = "infobloxopen"
 )
 
-//go:embed spec.schema.json
-var specSchema string
-
 // New returns the plugin reporting version (set at build time in main).
 func New(version string) *plugin.Plugin {
 	return plugin.NewPlugin(Name, version, newClient,
 		plugin.WithKind(string(plugin.KindSource)),
 		plugin.WithTeam(Team),
-		plugin.WithJSONSchema(specSchema),
+		plugin.WithJSONSchema(spec.JSONSchema),
 	)
 }
 

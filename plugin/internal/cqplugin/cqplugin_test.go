@@ -18,7 +18,7 @@ func TestPluginIdentity(t *testing.T) {
 
 // The JSON schema the CLI shows users must agree with spec.Parse on what is valid.
 func TestSpecSchemaAgreesWithParser(t *testing.T) {
-	v, err := plugin.JSONSchemaValidator(specSchema)
+	v, err := plugin.JSONSchemaValidator(spec.JSONSchema)
 	if err != nil {
 		t.Fatal(err)
 	}

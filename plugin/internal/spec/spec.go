@@ -12,6 +12,7 @@ import (
 )
 
 // Defaults and limits. Limits keep a typo (an extra zero) from exhausting memory or sockets.
+// Spec's jsonschema tags state them for the schema; a test checks that the two agree.
 const (
 	DefaultRowsPerRecord = 500
 	MaxRowsPerRecord     = 1_000_000
@@ -23,55 +24,44 @@ const (
 	MaxBytesInFlight int64 = 1 << 40
 )
 
-// Spec is the validated configuration of one source.
+// Spec is the configuration of one cq-source-s3 source: the bucket, where to
+// find it, how to authenticate and how much to read at once.
+//
+// The doc comment of each field is its description in the JSON schema, which
+// is generated from this struct (see schema.go).
 type Spec struct {
-	// Bucket holds the Parquet objects.
-	Bucket string `json:"bucket"`
-	// Region of the bucket (or the region a S3-compatible store expects in signatures).
-	Region string `json:"region"`
-	// PathPrefix restricts discovery to keys under this "directory"; always empty or ending in "/".
-	PathPrefix string `json:"path_prefix,omitempty"`
-	// Endpoint overrides the S3 endpoint, for S3-compatible stores (MinIO, Ceph, R2, gofakes3, ...).
-	Endpoint string `json:"endpoint,omitempty"`
-	// UsePathStyle addresses buckets as <endpoint>/<bucket> instead of <bucket>.<endpoint>.
-	UsePathStyle bool `json:"use_path_style"`
-	// Profile selects a shared config profile; empty means the standard chain's default.
-	Profile string `json:"profile,omitempty"`
-	// AccessKeyID, SecretAccessKey and SessionToken are optional static credentials.
-	AccessKeyID     string `json:"access_key_id,omitempty"`
-	SecretAccessKey string `json:"secret_access_key,omitempty"`
-	SessionToken    string `json:"session_token,omitempty"`
-	// RowsPerRecord is the maximum number of rows in one Arrow record sent to destinations.
-	RowsPerRecord int `json:"rows_per_record"`
-	// Concurrency is the maximum number of objects read at once.
-	Concurrency int `json:"concurrency"`
-	// MaxBytesInFlight bounds the estimated memory of the objects read at once
-	// (see client.footprint); an object estimated above it is read alone.
-	MaxBytesInFlight int64 `json:"max_bytes_in_flight"`
-	// Incremental keeps a per-table cursor in the CloudQuery state backend so
-	// a sync reads only objects modified since the previous one.
-	Incremental bool `json:"incremental"`
+	// Bucket holding the Parquet objects: a name, not a URL.
+	Bucket string `json:"bucket" jsonschema:"required,minLength=3"`
+	// Region of the bucket, e.g. us-east-1 (S3-compatible stores often accept any value, such as auto).
+	Region string `json:"region" jsonschema:"required,minLength=1"`
+	// Only keys under this directory-like prefix are read; a trailing / is added.
+	PathPrefix string `json:"path_prefix" jsonschema:"default="`
+	// http(s) URL of an S3-compatible store (MinIO, Ceph, R2, ...); empty means AWS.
+	Endpoint string `json:"endpoint" jsonschema:"default="`
+	// Address buckets as ENDPOINT/BUCKET (path style) instead of BUCKET.ENDPOINT.
+	// Defaults to true when endpoint is set, else false.
+	UsePathStyle *bool `json:"use_path_style"`
+	// Shared config profile for the standard credential chain; exclusive with static keys.
+	Profile string `json:"profile" jsonschema:"default="`
+	// Static access key (needs secret_access_key); without it the standard credential chain is used.
+	AccessKeyID string `json:"access_key_id" jsonschema:"default="`
+	// Static secret key (needs access_key_id).
+	SecretAccessKey string `json:"secret_access_key" jsonschema:"default="`
+	// Session token for temporary static keys.
+	SessionToken string `json:"session_token" jsonschema:"default="`
+	// Maximum rows per Arrow record sent to destinations.
+	RowsPerRecord int `json:"rows_per_record" jsonschema:"minimum=1,maximum=1000000,default=500"`
+	// Maximum number of objects read at once.
+	Concurrency int `json:"concurrency" jsonschema:"minimum=1,maximum=1000,default=50"`
+	// Bound on the estimated memory of the objects read at once, in bytes (an object estimated above it is read alone).
+	// Default when absent: 256 MiB per CPU, at most a quarter of the memory limit.
+	MaxBytesInFlight int64 `json:"max_bytes_in_flight" jsonschema:"minimum=1048576,maximum=1099511627776"` // see client.footprint
+	// Keep a per-table cursor in the state backend (backend_options) and read only objects modified since the last sync.
+	Incremental bool `json:"incremental" jsonschema:"default=false"`
 }
 
 // HasStaticCredentials reports whether the spec carries its own keys.
 func (s Spec) HasStaticCredentials() bool { return s.AccessKeyID != "" }
-
-// raw mirrors Spec with pointers so "absent" and "zero" can be told apart.
-type raw struct {
-	Bucket           *string `json:"bucket"`
-	Region           *string `json:"region"`
-	PathPrefix       *string `json:"path_prefix"`
-	Endpoint         *string `json:"endpoint"`
-	UsePathStyle     *bool   `json:"use_path_style"`
-	Profile          *string `json:"profile"`
-	AccessKeyID      *string `json:"access_key_id"`
-	SecretAccessKey  *string `json:"secret_access_key"`
-	SessionToken     *string `json:"session_token"`
-	RowsPerRecord    *int    `json:"rows_per_record"`
-	Concurrency      *int    `json:"concurrency"`
-	MaxBytesInFlight *int64  `json:"max_bytes_in_flight"`
-	Incremental      *bool   `json:"incremental"`
-}
 
 var (
 	// Covers AWS names (lowercase, dots, hyphens) and legacy/compatible-store names
@@ -84,56 +74,42 @@ var (
 // Parse decodes a JSON spec, applies defaults and validates it.
 // Errors name the offending key and value.
 func Parse(data []byte) (Spec, error) {
-	var r raw
-	if len(bytes.TrimSpace(data)) == 0 {
-		data = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return Spec{}, fmt.Errorf("spec: invalid JSON: %w", err)
-	}
-	return fromRaw(r)
-}
-
-func fromRaw(r raw) (Spec, error) {
+	// Decoding over the defaults lets a key that is present replace its
+	// default even when it is 0: "concurrency": 0 is an error, not 50.
 	s := Spec{
-		Bucket:          deref(r.Bucket),
-		Region:          deref(r.Region),
-		PathPrefix:      deref(r.PathPrefix),
-		Endpoint:        deref(r.Endpoint),
-		Profile:         deref(r.Profile),
-		AccessKeyID:     deref(r.AccessKeyID),
-		SecretAccessKey: deref(r.SecretAccessKey),
-		SessionToken:    deref(r.SessionToken),
-		RowsPerRecord:   DefaultRowsPerRecord,
-		Concurrency:     DefaultConcurrency,
-		Incremental:     deref(r.Incremental),
+		RowsPerRecord:    DefaultRowsPerRecord,
+		Concurrency:      DefaultConcurrency,
+		MaxBytesInFlight: DefaultMaxBytesInFlight(),
 	}
-	if r.MaxBytesInFlight != nil {
-		s.MaxBytesInFlight = *r.MaxBytesInFlight
-	} else {
-		s.MaxBytesInFlight = DefaultMaxBytesInFlight()
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&s); err != nil {
+			return Spec{}, fmt.Errorf("spec: invalid JSON: %w", err)
+		}
 	}
-	if r.RowsPerRecord != nil {
-		s.RowsPerRecord = *r.RowsPerRecord
-	}
-	if r.Concurrency != nil {
-		s.Concurrency = *r.Concurrency
-	}
-	// S3-compatible stores rarely support virtual-hosted buckets, so a custom
-	// endpoint defaults to path style; an explicit value always wins.
-	s.UsePathStyle = s.Endpoint != ""
-	if r.UsePathStyle != nil {
-		s.UsePathStyle = *r.UsePathStyle
-	}
-	if err := s.normalizeAndValidate(); err != nil {
+	s.SetDefaults()
+	if err := s.Validate(); err != nil {
 		return Spec{}, err
+	}
+	// The prefix names a directory, so "data" must not also match "database/...".
+	if s.PathPrefix != "" && !strings.HasSuffix(s.PathPrefix, "/") {
+		s.PathPrefix += "/"
 	}
 	return s, nil
 }
 
-func (s *Spec) normalizeAndValidate() error {
+// SetDefaults fills the defaults that depend on other keys.
+func (s *Spec) SetDefaults() {
+	// S3-compatible stores rarely support virtual-hosted buckets, so a custom
+	// endpoint defaults to path style; an explicit value always wins.
+	if s.UsePathStyle == nil {
+		s.UsePathStyle = new(s.Endpoint != "")
+	}
+}
+
+// Validate reports every problem of the spec at once.
+func (s Spec) Validate() error {
 	var errs []error
 	switch {
 	case s.Bucket == "":
@@ -149,11 +125,9 @@ func (s *Spec) normalizeAndValidate() error {
 	case !reRegion.MatchString(s.Region):
 		errs = append(errs, fmt.Errorf(`spec: "region" %q is not a valid region (lowercase letters, digits and "-", e.g. "us-east-1")`, s.Region))
 	}
-	prefix, err := NormalizePrefix(s.PathPrefix)
-	if err != nil {
+	if err := validatePrefix(s.PathPrefix); err != nil {
 		errs = append(errs, err)
 	}
-	s.PathPrefix = prefix
 	if s.Endpoint != "" {
 		if err := validateEndpoint(s.Endpoint); err != nil {
 			errs = append(errs, err)
@@ -184,25 +158,17 @@ func (s *Spec) normalizeAndValidate() error {
 	return errors.Join(errs...)
 }
 
-// NormalizePrefix turns a user prefix into "" or "dir/sub/": the prefix names a
-// directory, so "data" must not also match "database/...".
-func NormalizePrefix(p string) (string, error) {
-	if p == "" {
-		return "", nil
+// validatePrefix checks a user prefix, which names a key "directory".
+func validatePrefix(p string) error {
+	switch {
+	case strings.HasPrefix(p, "/"):
+		return fmt.Errorf(`spec: "path_prefix" must not start with "/": %q (S3 keys have no leading slash)`, p)
+	case strings.Contains(p, "//"):
+		return fmt.Errorf(`spec: "path_prefix" must not contain empty segments ("//"): %q`, p)
+	case strings.ContainsAny(p, "*?["):
+		return fmt.Errorf(`spec: "path_prefix" is a literal key prefix, not a glob: %q`, p)
 	}
-	if strings.HasPrefix(p, "/") {
-		return "", fmt.Errorf(`spec: "path_prefix" must not start with "/": %q (S3 keys have no leading slash)`, p)
-	}
-	if strings.Contains(p, "//") {
-		return "", fmt.Errorf(`spec: "path_prefix" must not contain empty segments ("//"): %q`, p)
-	}
-	if strings.ContainsAny(p, "*?[") {
-		return "", fmt.Errorf(`spec: "path_prefix" is a literal key prefix, not a glob: %q`, p)
-	}
-	if !strings.HasSuffix(p, "/") {
-		p += "/"
-	}
-	return p, nil
+	return nil
 }
 
 func validateEndpoint(e string) error {
@@ -223,12 +189,4 @@ func validateEndpoint(e string) error {
 		return fmt.Errorf(`spec: "endpoint" %q must not have a query or fragment`, e)
 	}
 	return nil
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

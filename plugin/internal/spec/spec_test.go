@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -15,47 +16,47 @@ func TestParseValid(t *testing.T) {
 		{
 			name: "minimal gets defaults",
 			json: `{"bucket":"my-bucket","region":"us-east-1"}`,
-			want: Spec{Bucket: "my-bucket", Region: "us-east-1", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
+			want: Spec{Bucket: "my-bucket", Region: "us-east-1", UsePathStyle: new(false), RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "prefix gains trailing slash",
 			json: `{"bucket":"b12","region":"eu-west-1","path_prefix":"data/raw"}`,
-			want: Spec{Bucket: "b12", Region: "eu-west-1", PathPrefix: "data/raw/", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
+			want: Spec{Bucket: "b12", Region: "eu-west-1", PathPrefix: "data/raw/", UsePathStyle: new(false), RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "endpoint defaults to path style",
 			json: `{"bucket":"b12","region":"us-east-1","endpoint":"http://127.0.0.1:9000"}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", Endpoint: "http://127.0.0.1:9000", UsePathStyle: true, RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
+			want: Spec{Bucket: "b12", Region: "us-east-1", Endpoint: "http://127.0.0.1:9000", UsePathStyle: new(true), RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "explicit path style wins",
 			json: `{"bucket":"b12","region":"auto","endpoint":"https://x.example.com","use_path_style":false}`,
-			want: Spec{Bucket: "b12", Region: "auto", Endpoint: "https://x.example.com", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
+			want: Spec{Bucket: "b12", Region: "auto", Endpoint: "https://x.example.com", UsePathStyle: new(false), RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "static keys and tuning",
 			json: `{"bucket":"b12","region":"us-east-1","access_key_id":"AK","secret_access_key":"SK","session_token":"ST","rows_per_record":1,"concurrency":1000}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", AccessKeyID: "AK", SecretAccessKey: "SK", SessionToken: "ST", RowsPerRecord: 1, Concurrency: 1000, MaxBytesInFlight: def},
+			want: Spec{Bucket: "b12", Region: "us-east-1", AccessKeyID: "AK", SecretAccessKey: "SK", SessionToken: "ST", UsePathStyle: new(false), RowsPerRecord: 1, Concurrency: 1000, MaxBytesInFlight: def},
 		},
 		{
 			name: "explicit byte budget",
 			json: `{"bucket":"b12","region":"us-east-1","max_bytes_in_flight":1048576}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: 1 << 20},
+			want: Spec{Bucket: "b12", Region: "us-east-1", UsePathStyle: new(false), RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: 1 << 20},
 		},
 		{
 			name: "largest byte budget",
 			json: `{"bucket":"b12","region":"us-east-1","max_bytes_in_flight":1099511627776}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: 1 << 40},
+			want: Spec{Bucket: "b12", Region: "us-east-1", UsePathStyle: new(false), RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: 1 << 40},
 		},
 		{
 			name: "incremental",
 			json: `{"bucket":"b12","region":"us-east-1","incremental":true}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", Incremental: true, RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
+			want: Spec{Bucket: "b12", Region: "us-east-1", Incremental: true, UsePathStyle: new(false), RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 		{
 			name: "profile",
 			json: `{"bucket":"b12","region":"us-east-1","profile":"analytics"}`,
-			want: Spec{Bucket: "b12", Region: "us-east-1", Profile: "analytics", RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
+			want: Spec{Bucket: "b12", Region: "us-east-1", Profile: "analytics", UsePathStyle: new(false), RowsPerRecord: 500, Concurrency: 50, MaxBytesInFlight: def},
 		},
 	}
 	for _, tt := range tests {
@@ -64,8 +65,8 @@ func TestParseValid(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if got != tt.want {
-				t.Fatalf("got %+v\nwant %+v", got, tt.want)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %+v (use_path_style %v)\nwant %+v (use_path_style %v)", got, *got.UsePathStyle, tt.want, *tt.want.UsePathStyle)
 			}
 		})
 	}
