@@ -1,6 +1,9 @@
 // Decisions of the release workflow's steps (scripts/release/*.sh call them through
 // scripts/release/steps.ts). Pure; tested by tables in test/releaseSteps.test.ts.
-import { normaliseVersion, rfc3339Seconds } from "./config";
+import * as pulumi from "@pulumi/pulumi";
+
+import { ConfigError, normaliseVersion, parseConfig, PROJECT, rfc3339Seconds } from "./config";
+import { allowedRegistries } from "./imageRegistries";
 import { orderedRegistries, parseReleaseOutputs, ReleaseStackOutputs } from "./releaseNotes";
 import { RELEASE_TAG_PREFIX, signingIdentity } from "./release";
 
@@ -147,4 +150,38 @@ export function checkReleaseOutputs(outputs: unknown, expect: ReleaseExpectation
     refs,
     signingIdentity: signingIdentity(expect.serverUrl, expect.repository, expect.version),
   };
+}
+
+/**
+ * The policy pack's config for a run of `stack`: pushes are allowed only to the registries the
+ * stack's own config enables (lib/imageRegistries.ts), from `pulumi config --json` (values of
+ * secrets are not needed: only whether they are set). Throws ReleaseStepError naming every
+ * problem of the stack's config.
+ */
+export function policyConfig(pulumiConfigJson: unknown): Record<string, unknown> {
+  if (typeof pulumiConfigJson !== "object" || pulumiConfigJson === null) {
+    throw new ReleaseStepError(
+      `pulumi config --json: expected an object, got ${JSON.stringify(pulumiConfigJson)}`,
+    );
+  }
+  const entries = pulumiConfigJson as Record<string, { value?: unknown; secret?: boolean }>;
+  const prefix = `${PROJECT}:`;
+  const entry = (key: string) => entries[prefix + key];
+  try {
+    const cfg = parseConfig({
+      get: (key) => {
+        const v = entry(key)?.value;
+        return v === undefined ? undefined : String(v);
+      },
+      // Only presence matters here; a secret's value is never printed without --show-secrets.
+      getSecret: (key) => (entry(key) === undefined ? undefined : pulumi.secret("[secret]")),
+      keys: Object.keys(entries)
+        .filter((k) => k.startsWith(prefix))
+        .map((k) => k.slice(prefix.length)),
+    });
+    return { "images-push-to-allowed-registries": { allowedRegistries: allowedRegistries(cfg) } };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ReleaseStepError(`stack config: ${err.message}`);
+    throw err;
+  }
 }

@@ -96,8 +96,9 @@ mkdir -p "${RUNNER_TEMP}"
 export PULUMI_STACK=local PULUMI_BACKEND_URL="file://${repo}/.pulumi-local"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-local-only}"
 image="${CQ_REGISTRY}/cq-source-s3-release-rehearsal"
-# The local registry stands in for both registries (the policy config allows its host).
-export GCR_IMAGE="${image}" GHCR_IMAGE="${image}" GHCR_USERNAME=rehearsal GHCR_TOKEN=rehearsal-unused-token
+# configure.sh sets the ghcr identity for every stack; the local stack pushes to localRegistry only
+# (its registryLogins output is empty, so nothing logs in; the policy allows that registry alone).
+export GHCR_USERNAME=rehearsal GHCR_TOKEN=rehearsal-unused-token
 # The policy pack's analyzer launcher (no Node.js language host here; see policy/test/engine).
 export PATH="${repo}/policy/test/engine:${PATH}"
 

@@ -1,6 +1,15 @@
 import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
 
-import { imageRepositories } from "../lib/imageRegistries";
+import {
+  allowedRegistries,
+  imageRepositories,
+  loginsFor,
+  orderedRegistryKeys,
+  REGISTRIES,
+} from "../lib/imageRegistries";
 
 describe("imageRegistries: repositories", () => {
   it("lists enabled registries, gcr first, ghcr owner lowercased", () => {
@@ -37,4 +46,77 @@ describe("imageRegistries: repositories", () => {
       message: "gcr is enabled but gcpProject is not set",
     });
   });
+});
+
+const PROD_INPUT = {
+  gcr: true,
+  ghcr: true,
+  gcpProject: "example-cq-release",
+  githubOwner: "Example-Org",
+  imageName: "cq-source-s3",
+};
+
+describe("imageRegistries: what the workflows log in to and what the policy allows", () => {
+  it("gives one login per registry with credentials, none for a plain local registry", () => {
+    assert.deepEqual(loginsFor({ ...PROD_INPUT, localRegistry: "127.0.0.1:5000" }), [
+      { address: "gcr.io", username: "oauth2accesstoken", passwordEnv: "GCR_TOKEN" },
+      { address: "ghcr.io", usernameEnv: "GHCR_USERNAME", passwordEnv: "GHCR_TOKEN" },
+    ]);
+    assert.deepEqual(
+      loginsFor({
+        gcr: false,
+        ghcr: false,
+        githubOwner: "o",
+        imageName: "x",
+        localRegistry: "127.0.0.1:5000",
+      }),
+      [],
+    );
+  });
+
+  it("allows pushes to the parent path of every enabled repository, once each", () => {
+    assert.deepEqual(allowedRegistries({ ...PROD_INPUT, localRegistry: "127.0.0.1:5000" }), [
+      "gcr.io/example-cq-release/",
+      "ghcr.io/example-org/",
+      "127.0.0.1:5000/",
+    ]);
+    assert.deepEqual(allowedRegistries({ ...PROD_INPUT, gcr: false, imageName: "team/cq-source-s3" }), [
+      "ghcr.io/example-org/team/",
+    ]);
+  });
+
+  it("orders registries for display: ghcr, gcr, local, then unknown keys sorted", () => {
+    assert.deepEqual(orderedRegistryKeys(["zot", "local", "gcr", "ecr", "ghcr"]), [
+      "ghcr",
+      "gcr",
+      "local",
+      "ecr",
+      "zot",
+    ]);
+  });
+
+  // Contract: a login the workflows cannot make fails only in a real release, so check that every
+  // job step that signs, attests or reads evidence sets the variables the table names.
+  const workflow = yaml.load(
+    readFileSync(path.join(__dirname, "..", ".github", "workflows", "release.yml"), "utf8"),
+  ) as { jobs: Record<string, { steps?: { run?: string; env?: Record<string, string> }[] }> };
+  const loginSteps = Object.entries(workflow.jobs).flatMap(([job, j]) =>
+    (j.steps ?? [])
+      .filter((s) => /scripts\/release\/(sign|evidence)\.sh/.test(s.run ?? ""))
+      .map((s) => ({ job, run: s.run as string, env: s.env ?? {} })),
+  );
+  it("finds the release workflow's signing and evidence steps", () => {
+    assert.ok(loginSteps.length >= 4, JSON.stringify(loginSteps.map((s) => s.run)));
+  });
+  for (const entry of REGISTRIES.filter((r) => r.login !== undefined && r.key !== "local")) {
+    it(`release.yml passes the ${entry.key} login's variables to the steps that push evidence`, () => {
+      const login = entry.login as NonNullable<typeof entry.login>;
+      for (const step of loginSteps.filter((s) => s.job === "sign")) {
+        assert.ok(login.passwordEnv in step.env, `${step.run}: no ${login.passwordEnv}`);
+        if (login.usernameEnv !== undefined) {
+          assert.ok(login.usernameEnv in step.env, `${step.run}: no ${login.usernameEnv}`);
+        }
+      }
+    });
+  }
 });

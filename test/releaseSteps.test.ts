@@ -6,11 +6,13 @@ import {
   checkReleaseOutputs,
   metadataOutputs,
   outputLines,
+  policyConfig,
   releasedVersions,
   releaseMetadata,
   type MetadataInput,
 } from "../lib/releaseSteps";
 import { deriveTags } from "../lib/release";
+import { LOCAL, PROD } from "./mocks";
 import { fileBackendDir, parseUpArgs } from "../scripts/release/local-up";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
@@ -163,6 +165,37 @@ describe("releaseSteps: the stack outputs of a release", () => {
   it("accepts the local registry's host:port refs (the rehearsal)", () => {
     const local = `127.0.0.1:5000/cq-source-s3-release-rehearsal@${DIGEST}`;
     assert.deepEqual(checkReleaseOutputs(outputs({ imageRefs: { local } }), expect).refs, [local]);
+  });
+});
+
+describe("releaseSteps: the policy pack's config from the stack's config", () => {
+  // `pulumi config --json` of a stack: every key with its value; secrets without one.
+  const configJson = (values: Record<string, string>, secrets: string[] = []) =>
+    Object.fromEntries([
+      ...Object.entries(values).map(([k, v]) => [`cq-source-s3-release:${k}`, { value: v, secret: false }]),
+      ...secrets.map((k) => [`cq-source-s3-release:${k}`, { secret: true }]),
+    ]);
+  const allowed = (c: Record<string, unknown>) =>
+    (policyConfig(c)["images-push-to-allowed-registries"] as { allowedRegistries: string[] })
+      .allowedRegistries;
+
+  it("allows the prod stack's gcr.io project and ghcr.io owner, nothing else", () => {
+    const secrets = ["ghcrToken", "pulumiConfigPassphrase"];
+    const plainProd = Object.fromEntries(Object.entries(PROD).filter(([k]) => !secrets.includes(k)));
+    assert.deepEqual(allowed(configJson(plainProd, secrets)), [
+      "gcr.io/example-cq-release/",
+      "ghcr.io/example-org/",
+    ]);
+  });
+  it("allows the local stack's registry only", () => {
+    assert.deepEqual(allowed(configJson(LOCAL)), ["127.0.0.1:5000/"]);
+  });
+  it("refuses a stack config the program would refuse, naming the key", () => {
+    assert.throws(
+      () => policyConfig(configJson({ ...LOCAL, localRegistry: "http://x" })),
+      /localRegistry: invalid value/,
+    );
+    assert.throws(() => policyConfig("x"), /expected an object/);
   });
 });
 

@@ -21,6 +21,7 @@ import {
   registryWritersAreReleaseIdentity,
   repositoryOf,
   serviceAccountKeysAllowed,
+  SHA_TAG_RE,
   T,
   tagOf,
   topLevelConjuncts,
@@ -204,6 +205,27 @@ describe("wif-provider-pins-repository-ids", () => {
     const condition = wif.attributeCondition(settings);
     assert.equal(attributeConditionProblem(condition), undefined, condition);
     assert.match(attributeConditionProblem(condition.replace("'7654321'", "'x'")) ?? "", /repository_id/);
+  });
+});
+
+describe("sha-tag pattern: the program's release tags (lib/release.ts)", () => {
+  // Imported lazily from the program, like the WIF contract above: a change of the tag scheme
+  // that the pack would refuse fails here, not in a release.
+  const versions = ["v1.2.3", "v0.0.1", "v2.0.0-rc.1", "v1.2.3-alpha.2+build.5", "v10.20.30+meta"];
+  const released = [[], ["v9.0.0"], ["v1.2.4", "v1.3.0-rc.1"]];
+  it("accepts the sha tag of every release, bare and per platform, and no other role's tag", async () => {
+    const release = await import("../../lib/release");
+    for (const version of versions) {
+      for (const releasedVersions of released) {
+        const tags = release.deriveReleaseTags({ version, commit: "ABCDEF0123456789", releasedVersions });
+        const sha = release.tagOfRole(tags, "sha");
+        assert.match(sha, SHA_TAG_RE, sha);
+        for (const arch of ["amd64", "arm64"]) assert.match(`${sha}-${arch}`, SHA_TAG_RE);
+        for (const t of tags.filter((x) => x.role !== "sha")) {
+          assert.doesNotMatch(t.tag, SHA_TAG_RE, `${t.role} tag ${t.tag} looks immutable`);
+        }
+      }
+    }
   });
 });
 

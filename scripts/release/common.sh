@@ -32,22 +32,40 @@ fetch_tags() {
 	"${auth[@]}" git fetch --quiet --force --prune --prune-tags --tags origin
 }
 
-# cosign_setup: logs cosign (and syft, which reads the same ~/.docker/config.json) in to the
-# registries whose credentials are set, and sets COSIGN_SIGN_ARGS / COSIGN_VERIFY_ARGS:
+# stack_outputs: the path of the release's stack outputs, $RUNNER_TEMP/outputs.json (written by
+# up.sh in the publish job; in a later job from STACK_OUTPUTS, outputs.sh `json`).
+stack_outputs() {
+	local file="${RUNNER_TEMP:?}/outputs.json"
+	if [[ ! -s "${file}" && -n "${STACK_OUTPUTS:-}" ]]; then printf '%s' "${STACK_OUTPUTS}" >"${file}"; fi
+	[[ -s "${file}" ]] || fail "${file} is missing: run outputs.sh first"
+	printf '%s' "${file}"
+}
+
+# registry_logins: logs cosign (and syft, which reads the same ~/.docker/config.json) in to every
+# registry of the stack output `registryLogins` (lib/imageRegistries.ts) whose password variable
+# is set in this job; a registry without one is skipped (the github-release job reads ghcr only).
+registry_logins() {
+	local address username username_env password_env
+	while IFS=$'\t' read -r address username username_env password_env; do
+		[[ -n "${address}" ]] || continue
+		[[ "${password_env}" =~ ^[A-Z][A-Z0-9_]*$ && "${username_env:-X}" =~ ^[A-Z][A-Z0-9_]*$ ]] ||
+			fail "registryLogins: bad variable names for ${address}"
+		[[ -n "${!password_env:-}" ]] || continue
+		if [[ -z "${username}" ]]; then username="${!username_env:?${username_env} is not set (login to ${address})}"; fi
+		printf '%s' "${!password_env}" | cosign login "${address}" --username "${username}" --password-stdin
+	done < <(jq -r '(.registryLogins // [])[] | [.address, .username // "", .usernameEnv // "", .passwordEnv] | @tsv' "$(stack_outputs)")
+}
+
+# cosign_setup: logs in (registry_logins) and sets COSIGN_SIGN_ARGS / COSIGN_VERIFY_ARGS:
 #   COSIGN_KEY + COSIGN_PUBLIC_KEY (+ COSIGN_PASSWORD): key mode, the offline rehearsal: sign with
 #       the key and a signing config with no services (no Fulcio, no Rekor, no timestamp
 #       authority: cosign v3's replacement for --tlog-upload=false), verify with the public key.
 #   unset (the workflow): keyless, a Fulcio certificate for the job's GitHub OIDC identity, logged
 #       in Rekor, verified against SIGNING_IDENTITY and GitHub's OIDC issuer.
-# Reads GHCR_USERNAME + GHCR_TOKEN, GCR_TOKEN (each login only when set), SIGNING_IDENTITY.
+# Reads the registries' credential variables named by registryLogins, SIGNING_IDENTITY.
 # shellcheck disable=SC2034 # COSIGN_*_ARGS are read by the scripts that source this file
 cosign_setup() {
-	if [[ -n "${GHCR_TOKEN:-}" ]]; then
-		printf '%s' "${GHCR_TOKEN}" | cosign login ghcr.io --username "${GHCR_USERNAME:?}" --password-stdin
-	fi
-	if [[ -n "${GCR_TOKEN:-}" ]]; then
-		printf '%s' "${GCR_TOKEN}" | cosign login gcr.io --username oauth2accesstoken --password-stdin
-	fi
+	registry_logins
 	if [[ -n "${COSIGN_KEY:-}" ]]; then
 		: "${COSIGN_PUBLIC_KEY:?COSIGN_PUBLIC_KEY is needed to verify a key-mode signature}"
 		# cosign still tries to refresh Sigstore's TUF root first and warns when it cannot;
@@ -62,7 +80,7 @@ cosign_setup() {
 		: "${SIGNING_IDENTITY:?}"
 		COSIGN_SIGN_ARGS=()
 		COSIGN_VERIFY_ARGS=(--certificate-identity "${SIGNING_IDENTITY}"
-			--certificate-oidc-issuer https://token.actions.githubusercontent.com)
+			--certificate-oidc-issuer "$(steps oidc-issuer)")
 	fi
 }
 

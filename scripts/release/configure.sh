@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stack config for one release (or preview) run, on the runner's copy of Pulumi.<stack>.yaml
-# (nothing is committed), plus the policy-pack config $RUNNER_TEMP/policy-config.json.
+# (nothing is committed), plus the policy-pack config $RUNNER_TEMP/policy-config.json (pushes
+# allowed to the registries the stack's config enables).
 # Reads (as the workflows set them):
 #   PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE   state backend and its secrets (the CLI reads them)
 #   GITHUB_SHA                 commit
@@ -8,7 +9,6 @@
 #   COMMIT_TIME                defaults to the committer time of GITHUB_SHA
 #   RELEASED_VERSIONS          JSON list of the other release tags (metadata.sh); unset in previews
 #   GHCR_USERNAME, GHCR_TOKEN  ghcr.io push identity (the token goes in as a secret, on stdin)
-#   GCR_IMAGE, GHCR_IMAGE      repositories pushed to; their registries/owners are what the policy allows
 #   RUNNER_TEMP
 #   PULUMI_STACK               stack; defaults to prod. The rehearsal uses its local stack.
 set -euo pipefail
@@ -18,7 +18,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 stack="${PULUMI_STACK:-prod}"
 version="${RELEASE_VERSION:-${GITHUB_REF_NAME:?}}"
 : "${GITHUB_SHA:?}" "${PULUMI_BACKEND_URL:?}" "${RUNNER_TEMP:?}" "${GHCR_USERNAME:?}" "${GHCR_TOKEN:?}"
-: "${GCR_IMAGE:?}" "${GHCR_IMAGE:?}"
 commit_time="${COMMIT_TIME:-$(git show -s --format=%cI "${GITHUB_SHA}")}"
 
 # No `pulumi login`/`stack select`: PULUMI_BACKEND_URL and --stack say it all, and nothing is
@@ -32,7 +31,9 @@ set_config ghcrUsername "${GHCR_USERNAME}"
 # From stdin, so the token never appears in a process list or the log.
 printf '%s' "${GHCR_TOKEN}" | set_config --secret ghcrToken
 
-jq -n --arg gcr "${GCR_IMAGE%/*}/" --arg ghcr "${GHCR_IMAGE%/*}/" \
-	'{"images-push-to-allowed-registries": {"allowedRegistries": ([$gcr, $ghcr] | unique)}}' \
-	>"${RUNNER_TEMP}/policy-config.json"
+# The policy allows pushes to the registries this stack's config enables, and nowhere else
+# (lib/imageRegistries.ts; the config is validated as the program would).
+pulumi config --stack "${stack}" --json >"${RUNNER_TEMP}/stack-config.json"
+steps policy-config --file "${RUNNER_TEMP}/stack-config.json" >"${RUNNER_TEMP}/policy-config.json"
+rm -f "${RUNNER_TEMP}/stack-config.json"
 log "stack ${stack}: version=${version} commit=${GITHUB_SHA} commitTime=${commit_time} releasedVersions=${RELEASED_VERSIONS:-<unchanged>}"

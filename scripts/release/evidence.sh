@@ -22,11 +22,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 : "${RUNNER_TEMP:?}" "${GITHUB_REF_NAME:?}"
 what="${1:-}"
-outputs="${RUNNER_TEMP}/outputs.json"
+outputs="$(stack_outputs)"
 evidence="${RUNNER_TEMP}/evidence"
-# In a job after the publish job, the outputs arrive as STACK_OUTPUTS (outputs.sh `json`).
-if [[ ! -s "${outputs}" && -n "${STACK_OUTPUTS:-}" ]]; then printf '%s' "${STACK_OUTPUTS}" >"${outputs}"; fi
-[[ -s "${outputs}" ]] || fail "${outputs} is missing: run outputs.sh first"
 mkdir -p "${evidence}"
 image_refs
 cosign_setup

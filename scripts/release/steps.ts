@@ -6,6 +6,9 @@
 //   steps.ts targets --stack <stack>                              one --target value per line
 //   steps.ts outputs --file outputs.json                          (GITHUB_REF_NAME, GITHUB_SHA,
 //                                                                  GITHUB_SERVER_URL, GITHUB_REPOSITORY)
+//   steps.ts policy-config --file config.json                     the policy pack's config, from the
+//                                                                  stack's `pulumi config --json`
+//   steps.ts oidc-issuer                                          GitHub's OIDC issuer (lib/release.ts)
 //   steps.ts provenance --file outputs.json --dockerfile Dockerfile [--tool name=version]...
 //       the SLSA v1 provenance predicate (lib/evidence.ts) as JSON; also reads GITHUB_REF,
 //       GITHUB_REPOSITORY_ID, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and, when set,
@@ -15,10 +18,12 @@ import { parseArgs } from "node:util";
 
 import { baseImages, provenancePredicate } from "../../lib/evidence";
 import { releaseTargets } from "../../lib/imageTarget";
+import { GITHUB_OIDC_ISSUER } from "../../lib/release";
 import {
   checkReleaseOutputs,
   metadataOutputs,
   outputLines,
+  policyConfig,
   releaseMetadata,
   ReleaseStepError,
 } from "../../lib/releaseSteps";
@@ -41,7 +46,7 @@ function readOutputs(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new ReleaseStepError(`stack outputs ${file}: ${(err as Error).message}`);
+    throw new ReleaseStepError(`${file}: ${(err as Error).message}`);
   }
 }
 
@@ -85,6 +90,10 @@ function main(argv: string[]): string {
         "signing-identity": checked.signingIdentity,
       });
     }
+    case "oidc-issuer":
+      return GITHUB_OIDC_ISSUER + "\n";
+    case "policy-config":
+      return JSON.stringify(policyConfig(readOutputs(values.file ?? ""))) + "\n";
     case "provenance": {
       const outputs = readOutputs(values.file ?? "");
       // Refused unless they are this release's (version, commit, one digest everywhere).
@@ -133,7 +142,7 @@ function main(argv: string[]): string {
     }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs|provenance> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|oidc-issuer|policy-config|provenance> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }
