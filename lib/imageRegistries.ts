@@ -6,6 +6,8 @@
 // the workflows' cosign logins (scripts/release/common.sh) all follow. Pure; tested in
 // test/imageRegistries.test.ts.
 
+import type { ConfigKey } from "./config";
+
 /** Registry keys; also the config switch of each registry that has one. */
 export type RegistryKey = "gcr" | "ghcr" | "local";
 
@@ -22,11 +24,14 @@ export interface RepositoryInput {
 /** Where a registry's push credentials come from. */
 export type CredentialSource =
   /** A GCP access token of the identity running the program (username `oauth2accesstoken`). */
-  | "gcpAccessToken"
-  /** The `ghcrUsername` / `ghcrToken` config (the workflow passes github.actor and its token). */
-  | "ghcrToken"
+  | { readonly kind: "gcpAccessToken" }
+  /**
+   * Two config keys (lib/config.ts), the password one a secret; configure.sh sets them from the
+   * login's variables (the workflow passes github.actor and the job's token for ghcr).
+   */
+  | { readonly kind: "config"; readonly usernameKey: ConfigKey; readonly passwordKey: ConfigKey }
   /** None: a plain local registry. */
-  | "none";
+  | { readonly kind: "none" };
 
 /** What a workflow step logs in with: a fixed username or one from an environment variable. */
 export interface RegistryLogin {
@@ -73,7 +78,7 @@ export const REGISTRIES: readonly RegistryEntry[] = [
       return "gcr.io";
     },
     repository: (i) => gcrRepository(i.gcpProject as string, i.imageName),
-    credentials: "gcpAccessToken",
+    credentials: { kind: "gcpAccessToken" },
     login: { username: "oauth2accesstoken", passwordEnv: "GCR_TOKEN" },
     displayRank: 1,
   },
@@ -81,7 +86,7 @@ export const REGISTRIES: readonly RegistryEntry[] = [
     key: "ghcr",
     address: (i) => (i.ghcr ? "ghcr.io" : undefined),
     repository: (i) => ghcrRepository(i.githubOwner, i.imageName),
-    credentials: "ghcrToken",
+    credentials: { kind: "config", usernameKey: "ghcrUsername", passwordKey: "ghcrToken" },
     login: { usernameEnv: "GHCR_USERNAME", passwordEnv: "GHCR_TOKEN" },
     // Public and pullable anonymously: shown first.
     displayRank: 0,
@@ -90,7 +95,7 @@ export const REGISTRIES: readonly RegistryEntry[] = [
     key: "local",
     address: (i) => i.localRegistry,
     repository: (i, address) => `${address}/${i.imageName}`,
-    credentials: "none",
+    credentials: { kind: "none" },
     displayRank: 2,
   },
 ];
@@ -131,6 +136,30 @@ export function allowedRegistries(input: RepositoryInput): string[] {
     (r) => `${r.repository.slice(0, r.repository.lastIndexOf("/"))}/`,
   );
   return [...new Set(parents)];
+}
+
+/**
+ * The config keys configure.sh sets from the environment, per registry whose push credentials
+ * come from config: `usernameKey usernameEnv passwordKey passwordEnv` (`steps.ts push-credentials`).
+ */
+export function configCredentials(): {
+  usernameKey: ConfigKey;
+  usernameEnv: string;
+  passwordKey: ConfigKey;
+  passwordEnv: string;
+}[] {
+  return REGISTRIES.flatMap((entry) => {
+    const c = entry.credentials;
+    if (c.kind !== "config" || entry.login?.usernameEnv === undefined) return [];
+    return [
+      {
+        usernameKey: c.usernameKey,
+        usernameEnv: entry.login.usernameEnv,
+        passwordKey: c.passwordKey,
+        passwordEnv: entry.login.passwordEnv,
+      },
+    ];
+  });
 }
 
 /** The entry of `key`; throws for a key no entry has. */

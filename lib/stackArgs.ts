@@ -54,7 +54,7 @@ export function imageArgsFromConfig(cfg: StackConfig, inputs: CredentialInputs):
   }
   const targets = imageRepositories(cfg).map((repo): ImageTarget => {
     const source = registryEntry(repo.key).credentials;
-    switch (source) {
+    switch (source.kind) {
       case "gcpAccessToken":
         if (inputs.gcrAccessToken === undefined) {
           throw new Error(`${repo.key} is enabled but no GCP access token was supplied`);
@@ -63,11 +63,14 @@ export function imageArgsFromConfig(cfg: StackConfig, inputs: CredentialInputs):
           ...repo,
           credentials: { username: "oauth2accesstoken", password: pulumi.secret(inputs.gcrAccessToken) },
         };
-      case "ghcrToken":
-        if (cfg.ghcrToken === undefined) {
-          throw new Error(`${repo.key} is enabled but ghcrToken is not set`);
+      case "config": {
+        const values = cfg as Readonly<Record<string, unknown>>;
+        const password = values[source.passwordKey] as pulumi.Output<string> | undefined;
+        if (password === undefined) {
+          throw new Error(`${repo.key} is enabled but ${source.passwordKey} is not set`);
         }
-        return { ...repo, credentials: { username: cfg.ghcrUsername, password: cfg.ghcrToken } };
+        return { ...repo, credentials: { username: values[source.usernameKey] as string, password } };
+      }
       case "none":
         return repo;
     }

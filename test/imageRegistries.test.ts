@@ -3,8 +3,10 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 
+import { CONFIG_KEYS } from "../lib/config";
 import {
   allowedRegistries,
+  configCredentials,
   imageRepositories,
   loginsFor,
   orderedRegistryKeys,
@@ -117,6 +119,26 @@ describe("imageRegistries: what the workflows log in to and what the policy allo
           assert.ok(login.usernameEnv in step.env, `${step.run}: no ${login.usernameEnv}`);
         }
       }
+    });
+  }
+});
+
+describe("imageRegistries: push credentials from config", () => {
+  it("names the config keys configure.sh sets and the variables it sets them from", () => {
+    assert.deepEqual(configCredentials(), [
+      {
+        usernameKey: "ghcrUsername",
+        usernameEnv: "GHCR_USERNAME",
+        passwordKey: "ghcrToken",
+        passwordEnv: "GHCR_TOKEN",
+      },
+    ]);
+  });
+  for (const entry of REGISTRIES) {
+    const c = entry.credentials;
+    if (c.kind !== "config") continue;
+    it(`${entry.key}: its password key is a secret config key`, () => {
+      assert.equal((CONFIG_KEYS[c.passwordKey] as { secret?: boolean }).secret, true);
     });
   }
 });

@@ -8,7 +8,8 @@
 #   RELEASE_VERSION            version; defaults to GITHUB_REF_NAME (the tag); preview passes v0.0.0-pr.<n>
 #   COMMIT_TIME                defaults to the committer time of GITHUB_SHA
 #   RELEASED_VERSIONS          JSON list of the other release tags (metadata.sh); unset in previews
-#   GHCR_USERNAME, GHCR_TOKEN  ghcr.io push identity (the token goes in as a secret, on stdin)
+#   GHCR_USERNAME, GHCR_TOKEN  ghcr.io push identity (the token goes in as a secret, on stdin); in
+#                              general the variables `steps.ts push-credentials` names
 #   RUNNER_TEMP
 #   PULUMI_STACK               stack; defaults to prod. The rehearsal uses its local stack.
 set -euo pipefail
@@ -17,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 stack="${PULUMI_STACK:-prod}"
 version="${RELEASE_VERSION:-${GITHUB_REF_NAME:?}}"
-: "${GITHUB_SHA:?}" "${PULUMI_BACKEND_URL:?}" "${RUNNER_TEMP:?}" "${GHCR_USERNAME:?}" "${GHCR_TOKEN:?}"
+: "${GITHUB_SHA:?}" "${PULUMI_BACKEND_URL:?}" "${RUNNER_TEMP:?}"
 commit_time="${COMMIT_TIME:-$(git show -s --format=%cI "${GITHUB_SHA}")}"
 
 # No `pulumi login`/`stack select`: PULUMI_BACKEND_URL and --stack say it all, and nothing is
@@ -27,9 +28,14 @@ set_config version "${version}"
 set_config commit "${GITHUB_SHA}"
 set_config commitTime "${commit_time}"
 if [[ -n "${RELEASED_VERSIONS:-}" ]]; then set_config releasedVersions "${RELEASED_VERSIONS}"; fi
-set_config ghcrUsername "${GHCR_USERNAME}"
-# From stdin, so the token never appears in a process list or the log.
-printf '%s' "${GHCR_TOKEN}" | set_config --secret ghcrToken
+# Push credentials of the registries that take them from config (lib/imageRegistries.ts), from
+# the variables the workflow sets; the password from stdin, so it never appears in a process list
+# or the log.
+while read -r username_key username_env password_key password_env; do
+	[[ -n "${!password_env:-}" ]] || continue
+	set_config "${username_key}" "${!username_env:?${username_env} is not set}"
+	printf '%s' "${!password_env}" | set_config --secret "${password_key}"
+done < <(steps push-credentials)
 
 # The policy allows pushes to the registries this stack's config enables, and nowhere else
 # (lib/imageRegistries.ts; the config is validated as the program would).

@@ -8,6 +8,8 @@
 //                                                                  GITHUB_SERVER_URL, GITHUB_REPOSITORY)
 //   steps.ts policy-config --file config.json                     the policy pack's config, from the
 //                                                                  stack's `pulumi config --json`
+//   steps.ts push-credentials                                     per registry pushing with config
+//       credentials: `<username key> <username variable> <password key> <password variable>`
 //   steps.ts oidc-issuer                                          GitHub's OIDC issuer (lib/release.ts)
 //   steps.ts provenance --file outputs.json --dockerfile Dockerfile [--tool name=version]...
 //       the SLSA v1 provenance predicate (lib/evidence.ts) as JSON; also reads GITHUB_REF,
@@ -17,6 +19,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 import { baseImages, provenancePredicate } from "../../lib/evidence";
+import { configCredentials } from "../../lib/imageRegistries";
 import { releaseTargets } from "../../lib/imageTarget";
 import { GITHUB_OIDC_ISSUER } from "../../lib/release";
 import {
@@ -90,6 +93,10 @@ function main(argv: string[]): string {
         "signing-identity": checked.signingIdentity,
       });
     }
+    case "push-credentials":
+      return configCredentials()
+        .map((c) => `${c.usernameKey} ${c.usernameEnv} ${c.passwordKey} ${c.passwordEnv}\n`)
+        .join("");
     case "oidc-issuer":
       return GITHUB_OIDC_ISSUER + "\n";
     case "policy-config":
@@ -142,7 +149,7 @@ function main(argv: string[]): string {
     }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs|oidc-issuer|policy-config|provenance> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|provenance> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }
