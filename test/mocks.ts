@@ -2,6 +2,19 @@
 // Records every registered resource with its inputs and the options Pulumi sends to the engine
 // (protect, retainOnDelete, parent, provider, dependencies), so tests can assert on what `pulumi up`
 // would do.
+//
+// Only `pulumi.runtime` exports are used: `setMocks` with a `Mocks` gives type, name, inputs,
+// custom, provider and the provider function calls. `Mocks` never sees the resource options, and
+// the public option hooks do not work under mocks: `registerResourceTransform` throws ("The Pulumi
+// CLI does not support transforms": `setMocks` turns transforms off and there is no callback
+// server); `registerStackTransformation` needs the root Stack, which mocks do not create, and
+// creating one (`runInPulumiStack`) parents every top-level resource to it, so the mock URNs become
+// `pulumi:pulumi:Stack$<type>::…` (not what the engine assigns, nor what lib/imageTarget targets).
+// `dependencies` (dependsOn expanded to a component's children, plus the resources behind Output
+// inputs) exists only in the engine request, so no transform could see it anyway. Hence the one
+// workaround: `observeRegistrations` reads protect, retainOnDelete, parent, additionalSecretOutputs
+// and dependencies from the request, and the URN from the answer, on the monitor instance that
+// `pulumi.runtime.getMonitor()` returns (no deep import, no prototype patching).
 import { createHash } from "node:crypto";
 
 import * as pulumi from "@pulumi/pulumi";
@@ -19,7 +32,7 @@ export interface Registration {
   readonly parent: string;
   readonly provider: string;
   readonly additionalSecretOutputs: string[];
-  /** URN the mock monitor gave the resource. */
+  /** URN the mock engine answered with (set when its answer arrives; `settle` waits for it). */
   readonly urn: string;
   /**
    * URNs the engine is told this resource depends on: explicit `dependsOn` (a component expanded to
@@ -28,26 +41,20 @@ export interface Registration {
   readonly dependencies: string[];
 }
 
-/** Every registration since the last `resetMocks`. */
+/** Every registration since the last `setupMocks`. */
 export const registrations: Registration[] = [];
-/** Every provider function call since the last `resetMocks`. */
+/** Every provider function call since the last `setupMocks`. */
 export const calls: { token: string; inputs: Record<string, unknown> }[] = [];
-
-// Pulumi's wire marker for a secret value (rpc.specialSigKey / specialSecretSig).
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Whether a recorded input value arrived as a secret. */
 export function isSecretInput(value: unknown): boolean {
-  return (
-    typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG
-  );
+  return pulumi.runtime.isRpcSecret(value) === true;
 }
 
 /** Strips secret wrappers from a recorded input, for value assertions. */
 export function plain(value: unknown): unknown {
   if (isSecretInput(value)) {
-    return plain((value as { value: unknown }).value);
+    return plain(pulumi.runtime.unwrapRpcSecret(value));
   }
   if (Array.isArray(value)) {
     return value.map(plain);
@@ -68,47 +75,61 @@ export function fakeDigest(text: string): string {
   return `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
-interface MockMonitorProto {
-  registerResource(req: RegisterRequest, cb: unknown): Promise<void>;
-  newUrn(parent: string, type: string, name: string): string;
-}
+// The parts of the resource monitor protocol (pulumi/proto resource.proto: RegisterResourceRequest
+// and its response) read here.
 interface RegisterRequest {
   getType(): string;
   getName(): string;
-  getCustom(): boolean;
   getProtect(): boolean;
   getRetainondelete(): boolean;
   getParent(): string;
-  getProvider(): string;
   getAdditionalsecretoutputsList(): string[];
   getDependenciesList(): string[];
 }
+type RegisterCallback = (err: unknown, response?: { getUrn(): string }) => void;
+interface RegisteringMonitor {
+  registerResource(req: RegisterRequest, callback: RegisterCallback): unknown;
+}
 
-// The mock monitor hands newResource only type/name/inputs; wrap it once to also see the options.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
-  MockMonitor: { prototype: MockMonitorProto };
-};
-const pendingOptions = new Map<string, Omit<Registration, "inputs">>();
-const originalRegister = mocksModule.MockMonitor.prototype.registerResource;
-if (!(originalRegister as { wrapped?: boolean }).wrapped) {
-  const wrapped = function (this: MockMonitorProto, req: RegisterRequest, cb: unknown) {
-    pendingOptions.set(`${req.getType()}::${req.getName()}`, {
+type Recorded = { -readonly [K in keyof Registration]: Registration[K] };
+/** Options of the registration being handed to `newResource` (it runs inside registerResource). */
+const requested = new Map<string, Recorded>();
+/** Registrations the mock engine has not answered yet. */
+const unanswered = new Set<Recorded>();
+
+/**
+ * Wraps `registerResource` of the monitor `setMocks` just installed (that instance only; the next
+ * `setMocks` installs a fresh one) to read the options from the request and the URN from the
+ * answer, then hands both on unchanged.
+ */
+function observeRegistrations(): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as RegisteringMonitor | undefined;
+  if (monitor === undefined) {
+    throw new Error("setMocks installed no resource monitor");
+  }
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const record: Recorded = {
       type: req.getType(),
       name: req.getName(),
-      custom: req.getCustom(),
+      custom: true,
+      inputs: {},
       protect: req.getProtect(),
       retainOnDelete: req.getRetainondelete(),
       parent: req.getParent(),
-      provider: req.getProvider(),
+      provider: "",
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-      urn: this.newUrn(req.getParent(), req.getType(), req.getName()),
+      urn: "",
       dependencies: req.getDependenciesList(),
+    };
+    requested.set(`${record.type}::${record.name}`, record);
+    unanswered.add(record);
+    return register(req, (err, response) => {
+      record.urn = response?.getUrn() ?? "";
+      unanswered.delete(record);
+      callback(err, response);
     });
-    return originalRegister.call(this, req, cb);
   };
-  (wrapped as { wrapped?: boolean }).wrapped = true;
-  mocksModule.MockMonitor.prototype.registerResource = wrapped;
 }
 
 /** Fake provider-computed outputs for the resource types we create. */
@@ -156,30 +177,37 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
 export function setupMocks(config: Record<string, string> = {}, secretKeys: string[] = [], preview = false) {
   registrations.length = 0;
   calls.length = 0;
-  pendingOptions.clear();
+  requested.clear();
+  unanswered.clear();
   const full = (k: string) => (k.includes(":") ? k : `cq-source-s3-release:${k}`);
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [full(k), v])),
     secretKeys.map(full),
   );
-  return pulumi.runtime.setMocks(
+  const installed = pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
-        const inputs = args.inputs as Record<string, unknown>;
-        const opts = pendingOptions.get(`${args.type}::${args.name}`);
-        registrations.push({
+        const key = `${args.type}::${args.name}`;
+        // Reads (`Resource.get`) bypass registerResource and carry no options.
+        const record: Recorded = requested.get(key) ?? {
           type: args.type,
           name: args.name,
-          custom: args.custom ?? true,
-          inputs,
-          protect: opts?.protect ?? false,
-          retainOnDelete: opts?.retainOnDelete ?? false,
-          parent: opts?.parent ?? "",
-          provider: opts?.provider ?? "",
-          additionalSecretOutputs: opts?.additionalSecretOutputs ?? [],
-          urn: opts?.urn ?? "",
-          dependencies: opts?.dependencies ?? [],
-        });
+          custom: true,
+          inputs: {},
+          protect: false,
+          retainOnDelete: false,
+          parent: "",
+          provider: "",
+          additionalSecretOutputs: [],
+          urn: "",
+          dependencies: [],
+        };
+        requested.delete(key);
+        const inputs = args.inputs as Record<string, unknown>;
+        record.inputs = inputs;
+        record.custom = args.custom ?? true;
+        record.provider = args.provider ?? "";
+        registrations.push(record);
         return { id: `${args.name}-id`, state: fakeState(args.type, args.name, inputs) };
       },
       call(args: pulumi.runtime.MockCallArgs) {
@@ -194,6 +222,9 @@ export function setupMocks(config: Record<string, string> = {}, secretKeys: stri
     "test",
     preview,
   );
+  // setMocks has installed its monitor by now (the promise only reports completion).
+  observeRegistrations();
+  return installed;
 }
 
 /** The program's exports (index.ts). */
@@ -209,10 +240,10 @@ export async function runProgram(
   return import("../index");
 }
 
-/** Waits until registrations stop arriving (resource registration is asynchronous). */
+/** Waits until registrations stop arriving and are answered (registration is asynchronous). */
 export async function settle(): Promise<void> {
   let last = -1;
-  for (let i = 0; i < 50 && last !== registrations.length; i++) {
+  for (let i = 0; i < 50 && (last !== registrations.length || unanswered.size > 0); i++) {
     last = registrations.length;
     await new Promise((r) => setTimeout(r, 20));
   }
