@@ -7,6 +7,9 @@
 #            /home/nonroot; USER 65532. No shell, no executables at all.
 #   builder  linux/amd64 only (the Dockerfile builds FROM --platform=$BUILDPLATFORM): this
 #            machine's Go toolchain on a busybox-static userland (RUN needs /bin/sh).
+# Their Dockerfiles and the /etc/passwd and /etc/group they add are files in scripts/base-images/
+# (runtime/, builder/), as is the smoke test's Go program (smoke/); this script makes the root
+# filesystems and drives BuildKit.
 # Needs the services (bash scripts/services.sh start). Prints the digest-pinned refs for the
 # Dockerfile's RUNTIME_IMAGE and BUILDER_IMAGE build args, and writes them to
 # ${CQ_DATA_DIR}/base-images.env for other scripts. Re-running gives the same digests.
@@ -17,6 +20,7 @@ umask 022
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/env.sh
 source "${ROOT}/scripts/env.sh"
+FILES="${ROOT}/scripts/base-images"
 
 GOROOT_HOST="$(go env GOROOT)"
 GO_VERSION="$(go env GOVERSION)" # e.g. go1.26.8
@@ -92,20 +96,9 @@ build_runtime() {
 	rm -rf "${rootfs}/usr/sbin" "${rootfs}/usr/share/doc" "${rootfs}/usr/share/man" \
 		"${rootfs}/usr/share/lintian" "${rootfs}/etc/ca-certificates.conf.d"
 
-	cat >"${rootfs}/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/sbin/nologin
-nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
-nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin
-EOF
-	cat >"${rootfs}/etc/group" <<'EOF'
-root:x:0:
-tty:x:5:
-staff:x:50:
-nobody:x:65534:
-nonroot:x:65532:
-EOF
+	install -m 0644 "${FILES}/runtime/passwd" "${rootfs}/etc/passwd"
+	install -m 0644 "${FILES}/runtime/group" "${rootfs}/etc/group"
 	mkdir -p "${rootfs}/tmp" "${rootfs}/root" "${rootfs}/home/nonroot"
-	chmod 0644 "${rootfs}/etc/passwd" "${rootfs}/etc/group"
 	chmod 1777 "${rootfs}/tmp"
 	chmod 0700 "${rootfs}/root" "${rootfs}/home/nonroot"
 
@@ -116,17 +109,7 @@ EOF
 
 	tar_rootfs "${rootfs}" "${ctx}/rootfs.tar" home/nonroot 65532
 	rm -rf "${rootfs}"
-	cat >"${ctx}/Dockerfile" <<'EOF'
-FROM scratch
-ARG TARGETARCH
-ADD rootfs.tar /
-COPY status/${TARGETARCH}/ /var/lib/dpkg/status.d/
-ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
-USER 65532:65532
-WORKDIR /home/nonroot
-EOF
-	build "${ctx}" "linux/amd64,linux/arm64" "${RUNTIME_REPO}:${RUNTIME_TAG}" runtime
+	build "${ctx}" runtime "linux/amd64,linux/arm64" "${RUNTIME_REPO}:${RUNTIME_TAG}"
 }
 
 build_builder() {
@@ -143,100 +126,54 @@ build_builder() {
 	cp -a "${GOROOT_HOST}" "${rootfs}/usr/local/go"
 	# go.env ships GOTOOLCHAIN=local on this machine; the golang images set it too.
 	cp /etc/ssl/certs/ca-certificates.crt "${rootfs}/etc/ssl/certs/ca-certificates.crt"
-	printf 'root:x:0:0:root:/root:/bin/sh\n' >"${rootfs}/etc/passwd"
-	printf 'root:x:0:\n' >"${rootfs}/etc/group"
+	install -m 0644 "${FILES}/builder/passwd" "${rootfs}/etc/passwd"
+	install -m 0644 "${FILES}/builder/group" "${rootfs}/etc/group"
 	chmod 1777 "${rootfs}/tmp"
 	chmod 0777 "${rootfs}/go"
 	tar_rootfs "${rootfs}" "${ctx}/rootfs.tar"
 	rm -rf "${rootfs}"
-	cat >"${ctx}/Dockerfile" <<'EOF'
-FROM scratch
-ADD rootfs.tar /
-ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    GOPATH=/go \
-    GOTOOLCHAIN=local \
-    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
-WORKDIR /go
-CMD ["/bin/sh"]
-EOF
-	build "${ctx}" "linux/amd64" "${BUILDER_REPO}:${BUILDER_TAG}" builder
+	build "${ctx}" builder "linux/amd64" "${BUILDER_REPO}:${BUILDER_TAG}"
 }
 
-# build CONTEXT PLATFORMS REF NAME: builds with the remote BuildKit, pushes, records ref@digest.
+# buildkit_build NAME CONTEXT DOCKERFILE_DIR [BUILDCTL_FLAG...]: `buildctl build` of
+# DOCKERFILE_DIR/Dockerfile on CONTEXT with the remote BuildKit; the log (${WORK}/NAME.log) is
+# shown when it fails.
+buildkit_build() {
+	local name="$1" ctx="$2" dockerfile="$3"
+	shift 3
+	"${CQ_TOOLCHAIN_DIR}/bin/buildctl" --addr "${BUILDKIT_HOST}" build --progress plain \
+		--frontend dockerfile.v0 --local context="${ctx}" --local dockerfile="${dockerfile}" \
+		"$@" >"${WORK}/${name}.log" 2>&1 || {
+		tail -n 30 "${WORK}/${name}.log" >&2
+		die "${name}: build failed"
+	}
+}
+
+# build CONTEXT NAME PLATFORMS REF: builds scripts/base-images/NAME/Dockerfile on CONTEXT, pushes,
+# records ref@digest.
 build() {
-	local ctx="$1" platforms="$2" ref="$3" name="$4" digest
+	local ctx="$1" name="$2" platforms="$3" ref="$4" metadata="${WORK}/$2.metadata.json" digest
 	log "${name}: building ${ref} for ${platforms}"
-	"${CQ_TOOLCHAIN_DIR}/bin/buildctl" --addr "${BUILDKIT_HOST}" build \
-		--progress plain \
-		--frontend dockerfile.v0 \
-		--local context="${ctx}" --local dockerfile="${ctx}" \
+	buildkit_build "${name}" "${ctx}" "${FILES}/${name}" \
 		--opt platform="${platforms}" \
 		--opt build-arg:SOURCE_DATE_EPOCH="${EPOCH}" \
 		--output "type=image,name=${ref},push=true,rewrite-timestamp=true" \
-		--metadata-file "${ctx}/metadata.json" >"${ctx}/build.log" 2>&1 ||
-		{
-			tail -n 30 "${ctx}/build.log" >&2
-			die "${name}: build failed"
-		}
-	digest="$(node -p "require(process.argv[1])['containerimage.digest']" "${ctx}/metadata.json")"
+		--metadata-file "${metadata}"
+	digest="$(node -p "require(process.argv[1])['containerimage.digest']" "${metadata}")"
 	[[ "${digest}" == sha256:* ]] || die "${name}: no digest in build metadata"
 	REFS+=("${name}" "${ref}@${digest}")
 }
 
 # smoke_test RUNTIME_REF BUILDER_REF: proves the pair works the way the real Dockerfile uses
-# it: a Go program cross-compiled on the builder for each platform, copied onto the runtime,
-# pushed as a two-platform index, which the registry must list; the amd64 image must run as
-# 65532 with a usable CA bundle and a writable /tmp.
+# it: a Go program (scripts/base-images/smoke) cross-compiled on the builder for each platform,
+# copied onto the runtime, pushed as a two-platform index, which the registry must list; the
+# amd64 image must run as 65532 with a usable CA bundle and a writable /tmp.
 smoke_test() {
-	local ctx="${WORK}/smoke" ref="${CQ_REGISTRY}/rehearsal/smoke:latest" manifest out
-	mkdir -p "${ctx}"
-	cat >"${ctx}/main.go" <<'EOF'
-package main
-
-import (
-	"crypto/x509"
-	"fmt"
-	"os"
-	"runtime"
-)
-
-func main() {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		fmt.Println("cert pool:", err)
-		os.Exit(1)
-	}
-	f, err := os.CreateTemp("", "smoke")
-	if err != nil {
-		fmt.Println("tmp:", err)
-		os.Exit(1)
-	}
-	_ = os.Remove(f.Name())
-	fmt.Printf("ok %s/%s uid=%d certs=%d\n", runtime.GOOS, runtime.GOARCH, os.Getuid(), len(pool.Subjects()))
-}
-EOF
-	printf 'module smoke\n\ngo 1.22\n' >"${ctx}/go.mod"
-	cat >"${ctx}/Dockerfile" <<'EOF'
-ARG BUILDER_IMAGE
-ARG RUNTIME_IMAGE
-FROM --platform=$BUILDPLATFORM ${BUILDER_IMAGE} AS build
-ARG TARGETOS TARGETARCH
-WORKDIR /src
-COPY . .
-RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -o /smoke .
-FROM ${RUNTIME_IMAGE}
-COPY --from=build /smoke /smoke
-ENTRYPOINT ["/smoke"]
-EOF
-	"${CQ_TOOLCHAIN_DIR}/bin/buildctl" --addr "${BUILDKIT_HOST}" build --progress plain \
-		--frontend dockerfile.v0 --local context="${ctx}" --local dockerfile="${ctx}" \
+	local ref="${CQ_REGISTRY}/rehearsal/smoke:latest" manifest out
+	buildkit_build smoke "${FILES}/smoke" "${FILES}/smoke" \
 		--opt platform=linux/amd64,linux/arm64 \
 		--opt build-arg:BUILDER_IMAGE="$2" --opt build-arg:RUNTIME_IMAGE="$1" \
-		--output "type=image,name=${ref},push=true" \
-		>"${ctx}/build.log" 2>&1 || {
-		tail -n 30 "${ctx}/build.log" >&2
-		die "smoke: build failed"
-	}
+		--output "type=image,name=${ref},push=true"
 	manifest="$(curl -fsS --cacert "${CQ_REGISTRY_CA}" \
 		-H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' \
 		"https://${CQ_REGISTRY}/v2/rehearsal/smoke/manifests/latest")"

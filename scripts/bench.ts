@@ -10,18 +10,19 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 
-import { openLocalStack, plainOutputs } from "./local-stack";
-import { firstAnswer } from "../test/e2e/lib/discovery";
-import { Registry, type Index, type Manifest } from "../test/e2e/lib/registry";
+import { firstAnswer } from "./lib/discovery";
+import { rehearsalEnv } from "./lib/env";
+import { Registry, type Index, type Manifest } from "./lib/registry";
+import { openRehearsalStack, plainOutputs } from "./local-stack";
 
 const workDir = process.env.CQ_BENCH_DIR ?? "";
-const docker = process.env.CQ_DOCKER ?? "/usr/bin/docker";
+const docker = rehearsalEnv("CQ_DOCKER");
 const RUNS = Number(process.env.CQ_BENCH_RUNS ?? "5");
 const stamp = Math.floor(Date.now() / 1000);
 
 /** The base images pinned by digest (scripts/base-images.sh), as provenance requires. */
 function pinnedBaseImages(): Record<string, string> {
-  const file = path.join(process.env.CQ_DATA_DIR ?? "", "base-images.env");
+  const file = path.join(rehearsalEnv("CQ_DATA_DIR"), "base-images.env");
   const vars = Object.fromEntries(
     fs
       .readFileSync(file, "utf8")
@@ -41,13 +42,7 @@ const base = {
 };
 
 async function timedUp(stackName: string, overrides: Record<string, string>) {
-  const ls = await openLocalStack({
-    workDir,
-    stackName,
-    baseConfigFile: path.join(workDir, "Pulumi.local.yaml"),
-    fromGit: false,
-    overrides: { ...base, ...overrides },
-  });
+  const ls = await openRehearsalStack(workDir, stackName, { ...base, ...overrides });
   const t0 = process.hrtime.bigint();
   const r = await ls.stack.up({ configFile: ls.configFile });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -180,14 +175,13 @@ async function main(): Promise<void> {
   }
 
   // Start → first GetVersions answer, `docker run --read-only --cap-drop ALL`, image already pulled.
-  const image = `127.0.0.1:5000/${two}@${digest}`;
-  execFileSync(docker, ["pull", "-q", image], { stdio: "ignore" });
+  execFileSync(docker, ["pull", "-q", ref], { stdio: "ignore" });
   const ms: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = Date.now();
     const id = execFileSync(
       docker,
-      ["run", "-d", "--rm", "--read-only", "--cap-drop", "ALL", "-p", "127.0.0.1::7777", image],
+      ["run", "-d", "--rm", "--read-only", "--cap-drop", "ALL", "-p", "127.0.0.1::7777", ref],
       { encoding: "utf8" },
     ).trim();
     try {
@@ -204,7 +198,7 @@ async function main(): Promise<void> {
     `\nbench (${new Date().toISOString()}, load ${fs.readFileSync("/proc/loadavg", "utf8").trim()})`,
   );
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
-  console.log(`  repositories: 127.0.0.1:5000/${two}, 127.0.0.1:5000/${one}`);
+  console.log(`  repositories: ${reg.host}/${two}, ${reg.host}/${one}`);
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Environment for the offline rehearsal toolchain (scripts/toolchain.sh, scripts/services.sh).
+# Environment of the offline rehearsal: its toolchain (scripts/toolchain.sh), its services and
+# their addresses (scripts/services.sh).
 #   source scripts/env.sh        exports the variables into the current shell
 #   bash scripts/env.sh          prints them as `export K=V` lines (eval "$(bash scripts/env.sh)")
 # Every path can be overridden by setting the variable before sourcing.
@@ -52,6 +53,11 @@ if [[ -z "${DOCKER_HOST:-}" ]]; then
 	fi
 fi
 export DOCKER_HOST
+# The rehearsal's services, in the order scripts/services.sh starts them (it stops them in
+# reverse), each answering at the address above: registry on CQ_REGISTRY (https), s3 on
+# CQ_S3_ADDR (http), buildkitd on BUILDKIT_HOST, dockerd on DOCKER_HOST. Not exported (an array).
+# shellcheck disable=SC2034 # read by the scripts that source this file
+CQ_SERVICES=(registry s3 buildkitd dockerd)
 # Offline: never look for CLI updates, never download plugins the local stack does not use.
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Lints the release automation: actionlint (workflow syntax, expressions, and shellcheck on every
 # `run:` block), shellcheck on every tracked shell script, and zizmor (workflow security audit,
-# offline). Tools are pinned and installed idempotently into the toolchain cache from the package
-# registries (Go module proxy, Debian, PyPI); nothing is downloaded from release pages.
+# offline), and gofmt on the Go files of scripts/ (plugin/ and test/e2e/sync have their own checks).
+# Tools are pinned in toolchain/versions.env and installed idempotently into the toolchain cache
+# from the package registries (Go module proxy, Debian, PyPI); nothing is downloaded from release
+# pages.
 set -euo pipefail
 
-ACTIONLINT_VERSION="v1.7.12"   # Go module github.com/rhysd/actionlint
-SHELLCHECK_VERSION="0.9.0-1"   # Debian bookworm package
-ZIZMOR_VERSION="1.32.0"        # PyPI
-
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# ACTIONLINT_VERSION, SHELLCHECK_VERSION, ZIZMOR_VERSION
+# shellcheck source=toolchain/versions.env
+source "$repo_root/toolchain/versions.env"
 cache_dir="${CQ_TOOLCHAIN_DIR:-$HOME/.cache/cq-release-toolchain}/lint"
 mkdir -p "$cache_dir/bin"
 
@@ -111,6 +112,14 @@ fi
 
 log "zizmor $ZIZMOR_VERSION --offline on .github/workflows"
 "$zizmor" --offline --no-progress .github/workflows || status=1
+
+log "gofmt on scripts/"
+unformatted="$(gofmt -l scripts)"
+if [[ -n "$unformatted" ]]; then
+  printf '%s\n' "$unformatted" >&2
+  log "the Go files above need gofmt"
+  status=1
+fi
 
 if [[ "$status" -ne 0 ]]; then
   log "FAILED"

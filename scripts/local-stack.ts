@@ -145,6 +145,25 @@ export async function openLocalStack(opts: LocalStackOptions): Promise<LocalStac
   return { stack, configFile, config: flat };
 }
 
+/**
+ * A stack of a repository copy that starts from the `local` stack's config (Pulumi.local.yaml),
+ * with the release metadata given in `overrides` rather than taken from git: what the e2e and the
+ * benchmark run their builds on.
+ */
+export function openRehearsalStack(
+  workDir: string,
+  stackName: string,
+  overrides: Readonly<Record<string, string>>,
+): Promise<LocalStack> {
+  return openLocalStack({
+    workDir,
+    stackName,
+    baseConfigFile: path.join(workDir, "Pulumi.local.yaml"),
+    fromGit: false,
+    overrides,
+  });
+}
+
 /** Plain values of the stack outputs. */
 export async function plainOutputs(ls: LocalStack): Promise<Record<string, unknown>> {
   const outs = await ls.stack.outputs();

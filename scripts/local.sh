@@ -14,12 +14,8 @@ up | preview | destroy | outputs) ;;
 	exit 2
 	;;
 esac
-bash scripts/toolchain.sh
-# shellcheck source=scripts/env.sh
-source scripts/env.sh
-if [[ "${cmd}" == up || "${cmd}" == preview ]]; then
-	bash scripts/services.sh start
-	# Substitute bases (no pulls here); same digests when re-run.
-	bash scripts/base-images.sh --no-smoke
-fi
+# shellcheck source=scripts/lib/setup.sh
+source scripts/lib/setup.sh
+setup_toolchain
+if [[ "${cmd}" == up || "${cmd}" == preview ]]; then setup_services; fi
 exec node_modules/.bin/ts-node --transpile-only scripts/local-stack.ts "$@"

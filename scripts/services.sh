@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts/stops the rehearsal services on 127.0.0.1, each recorded by PID in ${CQ_RUN_DIR}:
+# Starts/stops the rehearsal services (CQ_SERVICES of scripts/env.sh) on 127.0.0.1, each recorded
+# by PID in ${CQ_RUN_DIR}:
 #   registry   Debian's docker-registry (distribution 2.8), https on ${CQ_REGISTRY}
 #   buildkitd  BuildKit on unix://${CQ_RUN_DIR}/buildkitd.sock (the buildx builder `local`)
 #   dockerd    Docker Engine on unix://${CQ_RUN_DIR}/docker.sock with a data-root made new at every
@@ -21,7 +22,6 @@ source "${ROOT}/scripts/env.sh"
 
 BIN="${CQ_TOOLCHAIN_DIR}/bin"
 ETC="${CQ_TOOLCHAIN_DIR}/etc"
-ALL_SERVICES=(registry s3 buildkitd dockerd)
 # Seconds to wait for a service to answer after start, and to exit after SIGTERM.
 READY_TIMEOUT="${CQ_READY_TIMEOUT:-60}"
 STOP_TIMEOUT="${CQ_STOP_TIMEOUT:-30}"
@@ -208,11 +208,11 @@ status_one() {
 main() {
 	local action="${1:-}" services=() name rc=0
 	shift || true
-	if (($#)); then services=("$@"); else services=("${ALL_SERVICES[@]}"); fi
+	if (($#)); then services=("$@"); else services=("${CQ_SERVICES[@]}"); fi
 	for name in "${services[@]}"; do
-		case " ${ALL_SERVICES[*]} " in
+		case " ${CQ_SERVICES[*]} " in
 		*" ${name} "*) ;;
-		*) die "unknown service '${name}' (known: ${ALL_SERVICES[*]})" ;;
+		*) die "unknown service '${name}' (known: ${CQ_SERVICES[*]})" ;;
 		esac
 	done
 	case "${action}" in
@@ -230,7 +230,7 @@ main() {
 	status)
 		for name in "${services[@]}"; do status_one "${name}" || rc=1; done
 		;;
-	*) die "usage: $0 start|stop|status [${ALL_SERVICES[*]}]" ;;
+	*) die "usage: $0 start|stop|status [${CQ_SERVICES[*]}]" ;;
 	esac
 	return "${rc}"
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One rehearsal session, shared by the e2e, the release rehearsal and the benchmark:
-#   toolchain → the services not already running → substitute base images → a copy of the working
-#   tree → CMD → stop exactly the services this session started, remove the copy.
+#   toolchain → the services not already running → substitute base images (scripts/lib/setup.sh)
+#   → a copy of the working tree → CMD → stop exactly the services this session started, remove
+#   the copy.
 #   bash scripts/with-services.sh CMD [ARG...]
 # CMD runs from the repository root with scripts/env.sh's environment and:
 #   CQ_REPO_COPY   a temporary copy of the working tree (tracked + untracked, not ignored; no .git),
@@ -16,14 +17,15 @@ if (($# == 0)); then
 fi
 
 log() { printf '[session] %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib/setup.sh
+source scripts/lib/setup.sh
 
-started=()
 session=""
 cleanup() {
 	local rc=$?
-	if ((${#started[@]})); then
-		log "stopping the services this session started: ${started[*]}"
-		bash scripts/services.sh stop "${started[@]}" || rc=1
+	if ((${#SETUP_STARTED[@]})); then
+		log "stopping the services this session started: ${SETUP_STARTED[*]}"
+		bash scripts/services.sh stop "${SETUP_STARTED[@]}" || rc=1
 	fi
 	if [[ -n "${session}" && -d "${session}" ]]; then rm -rf "${session}"; fi
 	exit "${rc}"
@@ -31,15 +33,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bash scripts/toolchain.sh
-# shellcheck source=scripts/env.sh
-source scripts/env.sh
-
-for s in registry s3 buildkitd dockerd; do
-	if ! bash scripts/services.sh status "${s}" >/dev/null; then started+=("${s}"); fi
-done
-if ((${#started[@]})); then bash scripts/services.sh start "${started[@]}"; fi
-bash scripts/base-images.sh --no-smoke
+setup_toolchain
+setup_services
 
 session="$(mktemp -d "${TMPDIR:-/tmp}/cq-session.XXXXXX")"
 mkdir "${session}/repo" "${session}/work"

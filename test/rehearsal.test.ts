@@ -7,9 +7,10 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 
+import { stepState } from "../scripts/lib/buildlog";
+import { decodeVersions } from "../scripts/lib/discovery";
+import { rehearsalEnv } from "../scripts/lib/env";
 import { describePush, parseSetting } from "../scripts/local-stack";
-import { stepState } from "./e2e/lib/buildlog";
-import { decodeVersions } from "./e2e/lib/discovery";
 
 describe("rehearsal helpers", () => {
   describe("parseSetting", () => {
@@ -68,6 +69,22 @@ describe("rehearsal helpers", () => {
         stepState([...log, "#11 [build 3/6] RUN go mod download", "#11 DONE 3.0s"], /go mod download/),
         "ran",
       ));
+  });
+
+  describe("rehearsalEnv", () => {
+    it("reads a variable of scripts/env.sh", () =>
+      assert.strictEqual(rehearsalEnv("CQ_REGISTRY", { CQ_REGISTRY: "127.0.0.1:5000" }), "127.0.0.1:5000"));
+    const missing: [string, NodeJS.ProcessEnv][] = [
+      ["unset", {}],
+      ["empty", { CQ_DOCKER: "" }],
+    ];
+    for (const [how, env] of missing) {
+      it(`throws naming the variable when it is ${how}`, () =>
+        assert.throws(
+          () => rehearsalEnv("CQ_DOCKER", env),
+          /^Error: CQ_DOCKER is not set \(source scripts\/env\.sh\)$/,
+        ));
+    }
   });
 
   describe("describePush", () => {

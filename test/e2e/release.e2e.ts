@@ -14,14 +14,15 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 
 import { ociLabels } from "../../lib/labels";
 import { deriveTags } from "../../lib/release";
-import { openLocalStack, plainOutputs, type LocalStack } from "../../scripts/local-stack";
-import { stepState } from "./lib/buildlog";
-import { firstAnswer } from "./lib/discovery";
-import { Registry, type Index, type Manifest } from "./lib/registry";
+import { stepState } from "../../scripts/lib/buildlog";
+import { firstAnswer } from "../../scripts/lib/discovery";
+import { rehearsalEnv } from "../../scripts/lib/env";
+import { Registry, type Index, type Manifest } from "../../scripts/lib/registry";
+import { openRehearsalStack, plainOutputs, type LocalStack } from "../../scripts/local-stack";
 
 const workDir = process.env.CQ_E2E_DIR ?? "";
 const outDir = process.env.CQ_E2E_OUT ?? fs.mkdtempSync(path.join(os.tmpdir(), "cq-e2e-out-"));
-const docker = process.env.CQ_DOCKER ?? "/usr/bin/docker";
+const docker = rehearsalEnv("CQ_DOCKER");
 
 // Distinct from the `local` stack's repository and release, so the two never share tags.
 const E2E = {
@@ -30,6 +31,14 @@ const E2E = {
   commit: "0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e",
   commitTime: "2025-06-01T00:00:00Z",
   releasedVersions: ["v0.0.1"],
+};
+/** The stack config of the e2e's release (imageName and the release metadata). */
+const E2E_CONFIG = {
+  imageName: E2E.imageName,
+  version: E2E.version,
+  commit: E2E.commit,
+  commitTime: E2E.commitTime,
+  releasedVersions: JSON.stringify(E2E.releasedVersions),
 };
 const PLATFORMS = ["linux/amd64", "linux/arm64"];
 const ARCHES = ["amd64", "arm64"];
@@ -106,19 +115,7 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
       fs.realpathSync(path.resolve(__dirname, "../..")),
       "CQ_E2E_DIR must be a temporary copy: the experiments edit index.ts and plugin/main.go",
     );
-    ls = await openLocalStack({
-      workDir,
-      stackName: "e2e",
-      baseConfigFile: path.join(workDir, "Pulumi.local.yaml"),
-      fromGit: false,
-      overrides: {
-        imageName: E2E.imageName,
-        version: E2E.version,
-        commit: E2E.commit,
-        commitTime: E2E.commitTime,
-        releasedVersions: JSON.stringify(E2E.releasedVersions),
-      },
-    });
+    ls = await openRehearsalStack(workDir, "e2e", E2E_CONFIG);
   });
 
   it("up builds and pushes the image", async function () {
@@ -127,11 +124,9 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
     fs.writeFileSync(path.join(outDir, "outputs.json"), JSON.stringify(outputs, null, 2));
     const refs = outputs.imageRefs as Record<string, string>;
     assert.match(refs.local, new RegExp(`^127\\.0\\.0\\.1:5000/${repo}@sha256:[0-9a-f]{64}$`));
-    indexDigest = refs.local.split("@")[1];
-    fs.writeFileSync(
-      path.join(outDir, "image-ref"),
-      `127.0.0.1:5000/${repo}:${E2E.version}@${indexDigest}\n`,
-    );
+    const [repository, digest] = refs.local.split("@");
+    indexDigest = digest;
+    fs.writeFileSync(path.join(outDir, "image-ref"), `${repository}:${E2E.version}@${indexDigest}\n`);
     console.log(`      up: ${JSON.stringify(r.changes)}; ${refs.local}`);
   });
 
@@ -204,19 +199,10 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
     assert.notStrictEqual(buildkit, "", "BUILDKIT_HOST is not set (scripts/env.sh)");
     execFileSync("buildctl", ["--addr", buildkit, "prune", "--all"], { stdio: "ignore" });
     const reproRepo = `${repo}-repro`;
-    const repro = await openLocalStack({
-      workDir,
-      stackName: "e2e-repro",
-      baseConfigFile: path.join(workDir, "Pulumi.local.yaml"),
-      fromGit: false,
-      overrides: {
-        imageName: reproRepo,
-        cache: "false",
-        version: E2E.version,
-        commit: E2E.commit,
-        commitTime: E2E.commitTime,
-        releasedVersions: JSON.stringify(E2E.releasedVersions),
-      },
+    const repro = await openRehearsalStack(workDir, "e2e-repro", {
+      ...E2E_CONFIG,
+      imageName: reproRepo,
+      cache: "false",
     });
     const r = await up(repro);
     for (const name of ["plugin-linux-amd64", "plugin-linux-arm64"]) {
@@ -239,7 +225,7 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
   });
 
   it("docker run --read-only --cap-drop ALL answers gRPC on 7777; the image has no shell", async function () {
-    const ref = `127.0.0.1:5000/${repo}@${indexDigest}`;
+    const ref = (outputs.imageRefs as Record<string, string>).local;
     dockerCli(["pull", "-q", ref]);
     const t0 = Date.now();
     const id = dockerCli([

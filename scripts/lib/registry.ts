@@ -1,7 +1,10 @@
-// Read-only client of the rehearsal registry (https://127.0.0.1:5000, local CA): tags, manifests,
-// image configs and blobs, enough to assert what the release pushed.
+// Read-only client of the rehearsal registry (https://$CQ_REGISTRY, local CA): tags, manifests,
+// image configs and blobs, enough to assert what the release pushed (test/e2e) and to measure it
+// (scripts/bench.ts).
 import * as fs from "fs";
 import * as https from "https";
+
+import { rehearsalEnv } from "./env";
 
 const MANIFEST_TYPES = [
   "application/vnd.oci.image.index.v1+json",
@@ -42,10 +45,9 @@ export interface ImageConfig {
 export class Registry {
   private readonly ca: Buffer;
   constructor(
-    readonly host = process.env.CQ_REGISTRY ?? "127.0.0.1:5000",
-    caFile = process.env.CQ_REGISTRY_CA ?? "",
+    readonly host = rehearsalEnv("CQ_REGISTRY"),
+    caFile = rehearsalEnv("CQ_REGISTRY_CA"),
   ) {
-    if (caFile === "") throw new Error("CQ_REGISTRY_CA is not set (source scripts/env.sh)");
     this.ca = fs.readFileSync(caFile);
   }
 

@@ -1,6 +1,6 @@
 // CloudQuery's plugin discovery call (cloudquery.discovery.v1.Discovery/GetVersions) over gRPC,
-// with the two messages hand-coded so the test needs no proto files: the request is empty and the
-// response is `repeated int32 versions = 1`.
+// with the two messages hand-coded so neither the e2e nor the benchmark needs proto files: the
+// request is empty and the response is `repeated int32 versions = 1`.
 import * as grpc from "@grpc/grpc-js";
 
 /** Decodes GetVersions.Response (packed or unpacked field 1). */
