@@ -15,13 +15,18 @@
 //       the SLSA v1 provenance predicate (lib/evidence.ts) as JSON; also reads GITHUB_REF,
 //       GITHUB_REPOSITORY_ID, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and, when set,
 //       GITHUB_REPOSITORY_OWNER_ID, GITHUB_EVENT_NAME, RUNNER_ENVIRONMENT
+//   steps.ts state-locks --file up.log --max-age <seconds>
+//       the locks a "stack is currently locked" failure lists, one `stale|live<TAB>url<TAB>why`
+//       line each (lib/stateLock.ts decides)
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 
 import { baseImages, provenancePredicate } from "../../lib/evidence";
 import { configCredentials } from "../../lib/imageRegistries";
 import { releaseTargets } from "../../lib/imageTarget";
 import { GITHUB_OIDC_ISSUER } from "../../lib/release";
+import { parseLocks, pidAlive, staleReason } from "../../lib/stateLock";
 import {
   checkReleaseOutputs,
   metadataOutputs,
@@ -63,6 +68,7 @@ function main(argv: string[]): string {
       file: { type: "string" },
       dockerfile: { type: "string" },
       tool: { type: "string", multiple: true },
+      "max-age": { type: "string" },
     },
     strict: true,
   });
@@ -147,9 +153,26 @@ function main(argv: string[]): string {
       });
       return JSON.stringify(predicate, null, 2) + "\n";
     }
+    case "state-locks": {
+      const maxAgeSeconds = Number(values["max-age"]);
+      if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds <= 0) {
+        throw new ReleaseStepError(
+          `--max-age must be a positive integer, got ${JSON.stringify(values["max-age"])}`,
+        );
+      }
+      const ctx = { hostname: hostname(), now: new Date(), pidAlive, maxAgeSeconds };
+      return parseLocks(readFileSync(values.file ?? "", "utf8"))
+        .map((l) => {
+          const why = staleReason(l, ctx);
+          return why === undefined
+            ? `live\t${l.url}\t${l.username}@${l.hostname} (pid ${l.pid}) at ${l.timestamp}\n`
+            : `stale\t${l.url}\t${why}\n`;
+        })
+        .join("");
+    }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|provenance> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|provenance|state-locks> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }

@@ -7,8 +7,14 @@
 # are decided against every tag that exists when the image is actually pushed, whichever run
 # gets the lock first. Appends released-versions=<what the successful attempt used> to $GITHUB_OUTPUT
 # and leaves the stack outputs, read right after the update, in $RUNNER_TEMP/outputs.json.
+# A lock that is provably stale (lib/stateLock.ts: written on this host by a pid that is gone, or
+# older than the publish job can live) is deleted — exactly that lock file — and `up` runs again at
+# once; processes an attempt leaves behind (a provider of a killed engine) are ended after it
+# (docs/release.md, "When something fails").
 # Reads what metadata.sh and configure.sh read, and:
 #   UP_LOCK_ATTEMPTS (60), UP_LOCK_WAIT_SECONDS (30)  the bound: 60 × 30 s = 30 min of waiting
+#   UP_STALE_LOCK_SECONDS (5400)  a lock older than this is stale: release.yml's publish job
+#                     timeout-minutes (90), after which GitHub has ended the job that wrote it
 #   PULUMI_STACK (prod)
 #   PULUMI_UP_COMMAND ("pulumi up")  the command given the `pulumi up` arguments; the rehearsal
 #                     substitutes scripts/release/local-up.ts (no Node.js language host here)
@@ -20,6 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 stack="${PULUMI_STACK:-prod}"
 attempts="${UP_LOCK_ATTEMPTS:-60}"
 wait_s="${UP_LOCK_WAIT_SECONDS:-30}"
+stale_s="${UP_STALE_LOCK_SECONDS:-5400}"
 read -ra up_cmd <<<"${PULUMI_UP_COMMAND:-pulumi up}"
 # Written by the DIY backends (gs://, file://) when another update holds the stack
 # (pkg/backend/diy/lock.go of the Pulumi CLI).
@@ -34,6 +41,26 @@ for t in "${targets[@]}"; do args+=(--target "${t}"); done
 
 meta="${RUNNER_TEMP}/release-metadata.out"
 out="${RUNNER_TEMP}/pulumi-up.log"
+# reap ID: ends the processes an attempt left (they inherit PULUMI_UP_ATTEMPT=ID from it), e.g. the
+# docker-build provider of an engine that was killed; never anything this attempt did not start.
+reap() {
+	local p left=()
+	for p in /proc/[0-9]*; do
+		if grep -qzxF "PULUMI_UP_ATTEMPT=$1" "${p}/environ" 2>/dev/null; then left+=("${p#/proc/}"); fi
+	done
+	((${#left[@]} == 0)) && return
+	log "ending what the attempt left running: pid ${left[*]}"
+	kill -KILL "${left[@]}" 2>/dev/null || true
+}
+# remove_lock URL: deletes exactly that lock file (never `pulumi cancel`, which deletes every lock).
+remove_lock() {
+	case "$1" in
+	file://*) rm -f -- "${1#file://}" ;;
+	gs://*) gcloud storage rm --quiet "$1" ;;
+	*) fail "cannot delete the stale lock $1 (unknown backend)" ;;
+	esac
+}
+cancel_cmd="pulumi cancel --yes --stack ${stack}"
 for ((attempt = 1; ; attempt++)); do
 	fetch_tags
 	: >"${meta}"
@@ -43,7 +70,11 @@ for ((attempt = 1; ; attempt++)); do
 	RELEASED_VERSIONS="${released}" COMMIT_TIME="${commit_time}" bash scripts/release/configure.sh
 
 	log "attempt ${attempt}/${attempts}: ${up_cmd[*]} (targets: ${targets[*]})"
-	if "${up_cmd[@]}" "${args[@]}" 2>&1 | tee "${out}"; then
+	attempt_id="$$-${attempt}-${RANDOM}"
+	rc=0
+	PULUMI_UP_ATTEMPT="${attempt_id}" "${up_cmd[@]}" "${args[@]}" 2>&1 | tee "${out}" || rc=$?
+	reap "${attempt_id}"
+	if ((rc == 0)); then
 		# Read at once: another tag's run may take the lock now and replace the stack outputs.
 		pulumi stack output --stack "${stack}" --json >"${RUNNER_TEMP}/outputs.json"
 		printf 'released-versions=%s\n' "${released}" >>"${GITHUB_OUTPUT}"
@@ -53,8 +84,20 @@ for ((attempt = 1; ; attempt++)); do
 	if ! grep -qF "${locked_msg}" "${out}"; then
 		fail "pulumi up failed (not a state lock; not retried)"
 	fi
+	mapfile -t locks < <(steps state-locks --file "${out}" --max-age "${stale_s}")
+	stale=() live=()
+	for l in "${locks[@]}"; do
+		IFS=$'\t' read -r kind url why <<<"${l}"
+		if [[ "${kind}" == stale ]]; then stale+=("${url}"); else live+=("${url} (${why})"); fi
+		log "lock ${kind}: ${url}: ${why}"
+	done
+	if ((${#stale[@]} > 0 && ${#live[@]} == 0 && attempt < attempts)); then
+		for url in "${stale[@]}"; do remove_lock "${url}"; done
+		log "deleted the stale lock(s); trying again now"
+		continue
+	fi
 	if ((attempt >= attempts)); then
-		fail "the stack is still locked after ${attempts} attempts; if no other release is running, the lock is stale (an interrupted run): see docs/release.md, 'The state lock'"
+		fail "the stack is still locked after ${attempts} attempts by ${live[*]:-an unlisted lock}; if no release (or other pulumi up of ${stack}) is running, run: ${cancel_cmd}"
 	fi
 	# A little jitter, so two runs that collided do not keep colliding in step.
 	pause=$((wait_s + RANDOM % (wait_s / 5 + 1)))

@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# Faults rehearsal (docs/rehearsal.md, "Faults rehearsal"): the release's `up` step on its bad
+# days. Each fault starts the real scripts/release/up.sh (PULUMI_UP_COMMAND=local-up.ts, as in
+# scripts/rehearse-release.sh) for a new tag, injects the fault at the right moment (watching the
+# up log), then runs the release again and asserts: it converged (outputs complete; every tag in
+# the registry is an index with every platform), or it stopped with exactly one error naming one
+# command; the registry invariant holds after the faulted run too; nothing the runs started is
+# left running. Prints a table: fault, outcome, seconds to recover (from the fault's end to the
+# next run's success).
+#   bash scripts/faults.sh            (npm run test:faults)  the quick set
+#   FAULTS=all bash scripts/faults.sh                         every fault
+#   FAULTS="stale-lock concurrent" bash scripts/faults.sh     those
+# Faults: engine-build engine-push registry-down buildkitd-kill stale-lock live-lock concurrent
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+
+if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh bash "$0" "$@"; fi
+
+ALL=(engine-build engine-push registry-down buildkitd-kill stale-lock live-lock concurrent)
+QUICK=(engine-push stale-lock live-lock concurrent)
+case "${FAULTS:-quick}" in
+quick) read -ra faults <<<"${QUICK[*]}" ;;
+all) read -ra faults <<<"${ALL[*]}" ;;
+*) read -ra faults <<<"${FAULTS}" ;;
+esac
+# Bound of every wait for a state of the up log, seconds.
+WAIT_S="${FAULTS_WAIT_SECONDS:-600}"
+PLATFORMS=(linux/amd64 linux/arm64)
+
+t0=${SECONDS}
+log() { printf '[faults] %s\n' "$*" >&2; }
+die() {
+	log "FAIL: $*"
+	exit 1
+}
+tsnode() { "${ROOT}/node_modules/.bin/ts-node" --transpile-only "$@"; }
+
+repo="${CQ_REPO_COPY}"
+work="${CQ_SESSION_DIR}"
+cd "${repo}"
+[[ -d policy/node_modules ]] || die "policy/node_modules is missing: run npm run deps:policy first"
+
+# --- the repository and the stack, as scripts/rehearse-release.sh sets them up ----------------
+git init -q -b main .
+printf 'node_modules\n' >.git/info/exclude
+git config user.name "Rehearsal" && git config user.email "rehearsal@example.invalid"
+GIT_AUTHOR_DATE=2025-01-10T08:00:00Z GIT_COMMITTER_DATE=2025-01-10T08:00:00Z git commit -q --allow-empty -m "release v1.1.0"
+git tag v1.1.0
+git init -q --bare "${work}/origin.git"
+git remote add origin "${work}/origin.git"
+git push -q origin main --tags
+
+export GITHUB_REPOSITORY="cloudquery-example/cq-source-s3" GITHUB_SERVER_URL="https://github.com" GITHUB_REF_TYPE=tag
+export PULUMI_STACK=local PULUMI_BACKEND_URL="file://${repo}/.pulumi-local"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-local-only}"
+export GHCR_USERNAME=rehearsal GHCR_TOKEN=rehearsal-unused-token
+export PATH="${repo}/policy/test/engine:${PATH}"
+export PULUMI_UP_COMMAND="${ROOT}/node_modules/.bin/ts-node --transpile-only scripts/release/local-up.ts"
+image="${CQ_REGISTRY}/cq-source-s3-faults"
+mkdir -p "${repo}/.pulumi-local"
+pulumi stack init local --non-interactive >/dev/null
+pulumi config set --stack local imageName "${image##*/}"
+pulumi config set --stack local builderImage "$(sed -n 's/^BUILDER_IMAGE=//p' "${CQ_DATA_DIR}/base-images.env")"
+pulumi config set --stack local runtimeImage "$(sed -n 's/^RUNTIME_IMAGE=//p' "${CQ_DATA_DIR}/base-images.env")"
+lockdir="${repo}/.pulumi-local/.pulumi/locks/organization/cq-source-s3-release/local"
+
+# --- helpers ------------------------------------------------------------------------------------
+minor=2
+# new_tag: a new commit and tag vX.Y.0, in $tag (a new version: the images are built and pushed again).
+new_tag() {
+	minor=$((minor + 1))
+	local t="v1.${minor}.0"
+	GIT_AUTHOR_DATE="2025-02-${minor}T08:00:00Z" GIT_COMMITTER_DATE="2025-02-${minor}T08:00:00Z" \
+		git commit -q --allow-empty -m "release ${t}"
+	git tag -a "${t}" -m "${t}"
+	git push -q origin main "${t}"
+	tag="${t}"
+}
+# procs MARK: the processes (not this shell's) that carry FAULT_RUN=MARK in their environment.
+procs() {
+	local p
+	for p in /proc/[0-9]*; do
+		grep -qzxF "FAULT_RUN=$1" "${p}/environ" 2>/dev/null && printf '%s\n' "${p#/proc/}"
+	done
+	return 0
+}
+# engine MARK: the `pulumi up` engine among procs MARK (the CLI process that holds the lock).
+engine() {
+	local p
+	for p in $(procs "$1"); do
+		[[ "$(cat "/proc/${p}/comm" 2>/dev/null)" == pulumi ]] || continue
+		tr '\0' ' ' <"/proc/${p}/cmdline" 2>/dev/null | grep -qE '^[^ ]*pulumi up ' && printf '%s' "${p}" && return 0
+	done
+	return 1
+}
+# start_up NAME TAG [DIR]: up.sh for TAG in the background (in DIR, default the repository), its
+# own RUNNER_TEMP; every process it starts carries FAULT_RUN=NAME.
+declare -A up_pid
+start_up() {
+	local name="$1" tag="$2" dir="${3:-${repo}}" rt="${work}/$1"
+	mkdir -p "${rt}"
+	: >"${rt}/github-output"
+	(cd "${dir}" && exec env FAULT_RUN="${name}" RUNNER_TEMP="${rt}" GITHUB_OUTPUT="${rt}/github-output" \
+		GITHUB_SHA="$(git rev-parse "${tag}^{commit}")" GITHUB_REF="refs/tags/${tag}" GITHUB_REF_NAME="${tag}" \
+		UP_LOCK_ATTEMPTS="${UP_LOCK_ATTEMPTS:-60}" UP_LOCK_WAIT_SECONDS="${UP_LOCK_WAIT_SECONDS:-5}" \
+		bash scripts/release/up.sh >"${rt}/up.out" 2>&1) &
+	up_pid[${name}]=$!
+}
+# finish NAME: waits for start_up NAME; its exit status in $rc. Fails if it left a process behind.
+finish() {
+	local left
+	rc=0
+	wait "${up_pid[$1]}" || rc=$?
+	left="$(procs "$1" | tr '\n' ' ')"
+	if [[ -n "${left}" ]]; then
+		kill -KILL ${left} 2>/dev/null || true # a list of PIDs
+		die "$1 left processes behind: ${left}"
+	fi
+}
+# wait_log NAME PATTERN: waits (bounded) until the update phase of NAME's up log (after the
+# preview, from "@ updating") matches PATTERN (grep -E). With --diff and no TTY, the engine prints
+# "@ updating...." while it works and each step's diff when that step is done.
+wait_log() {
+	local i
+	for ((i = 0; i < WAIT_S * 5; i++)); do
+		awk '/^@ updating/ { u = 1 } u' "${work}/$1/up.out" 2>/dev/null | grep -qE "$2" && return 0
+		kill -0 "${up_pid[$1]}" 2>/dev/null || die "$1 ended before its log showed /$2/: $(tail -n5 "${work}/$1/up.out")"
+		sleep 0.2
+	done
+	die "$1: no /$2/ in ${WAIT_S}s"
+}
+# errors NAME: the run's error annotations.
+errors() { grep '^::error::' "${work}/$1/up.out" || true; }
+# converged NAME TAG: the run's outputs are TAG's and complete; the registry invariant holds.
+converged() {
+	jq -e --arg v "$2" '.version == $v and (.imageDigest | startswith("sha256:")) and (.platformDigests | length == 2)' \
+		"${work}/$1/outputs.json" >/dev/null || die "$1: incomplete outputs: $(cat "${work}/$1/outputs.json" 2>/dev/null)"
+	registry_ok "$1"
+	tsnode -e 'import { Registry } from "./scripts/lib/registry";
+new Registry().tags(process.argv[1]).then((t) => { if (!t.includes(process.argv[2])) { console.error(`no tag ${process.argv[2]}: ${t}`); process.exit(1); } });' \
+		"${image#*/}" "$2" || die "$1: the registry lacks $2"
+}
+registry_ok() {
+	tsnode scripts/faults/registry-check.ts "${image#*/}" "${PLATFORMS[@]}" >"${work}/registry-$1.txt" ||
+		die "after $1: a release tag's index lacks a platform: $(cat "${work}/registry-$1.txt")"
+}
+# stopped_clearly NAME: the run stopped with exactly one error, which names a command to run.
+stopped_clearly() {
+	local e
+	e="$(errors "$1")"
+	[[ "$(grep -c . <<<"${e}")" == 1 ]] || die "$1: expected one error, got: ${e:-none}"
+	grep -qE 'run: [a-z]' <<<"${e}" || die "$1: the error names no command: ${e}"
+	log "ok: $1 stopped with: ${e#::error::}"
+}
+# recover FAULT TAG START: runs the release of TAG again; it must converge. Records the row.
+rows=()
+recover() {
+	local name="$1-next"
+	start_up "${name}" "$2"
+	finish "${name}"
+	((rc == 0)) || die "${name}: did not converge (exit ${rc}): $(errors "${name}") $(tail -n 20 "${work}/${name}/up.out")"
+	converged "${name}" "$2"
+	rows+=("$1|$4|converged on the next run|$((SECONDS - $3))")
+	log "ok: $1: the next run converged in $((SECONDS - $3)) s"
+}
+# kill_engine NAME: SIGKILL the `pulumi` engine of NAME's update (the CLI that holds the lock).
+kill_engine() {
+	local pid
+	pid="$(engine "$1")" || die "$1: no pulumi engine running: $(for p in $(procs "$1"); do tr '\0' ' ' <"/proc/${p}/cmdline"; echo; done)"
+	kill -KILL "${pid}"
+	log "killed the engine of $1 (pid ${pid})"
+}
+# The build: the update has started (the Images, which build and push each platform, come first).
+UPDATING='^@ updating'
+# The pushes of the indexes: the first Index step is done (the others are being pushed).
+INDEX_PUSHING='docker-build:index:Index: \('
+# A step of an Image done: the build is over.
+IMAGE_DONE='docker-build:index:Image: \(
+
+# A first release, so each fault starts from a converged stack with a warm cache.
+new_tag
+log "first release ${tag}"
+s=${SECONDS}
+start_up first "${tag}"
+finish first
+((rc == 0)) || die "the first release failed: $(tail -n 30 "${work}/first/up.out")"
+converged first "${tag}"
+log "first release in $((SECONDS - s)) s"
+
+for fault in "${faults[@]}"; do
+	log "=== fault ${fault}"
+	case "${fault}" in
+	engine-build | engine-push)
+		new_tag
+		start_up "${fault}" "${tag}"
+		if [[ "${fault}" == engine-build ]]; then
+			wait_log "${fault}" "${UPDATING}"
+			sleep 3
+		else
+			wait_log "${fault}" "${INDEX_PUSHING}"
+		fi
+		kill_engine "${fault}"
+		if [[ "${fault}" == engine-build ]] && awk '/^@ updating/ { u = 1 } u' "${work}/${fault}/up.out" | grep -qE "${IMAGE_DONE}"; then
+			die "${fault}: the build was already over when the engine was killed"
+		fi
+		s=${SECONDS}
+		finish "${fault}"
+		((rc != 0)) || die "${fault}: up.sh succeeded although its engine was killed"
+		[[ -n "$(ls -A "${lockdir}" 2>/dev/null)" ]] || die "${fault}: the killed engine left no lock (the fault missed)"
+		registry_ok "${fault}"
+		recover "${fault}" "${tag}" "${s}" "lock left; stale (dead pid) → removed"
+		;;
+	registry-down)
+		new_tag
+		start_up "${fault}" "${tag}"
+		wait_log "${fault}" "${UPDATING}"
+		bash "${ROOT}/scripts/services.sh" stop registry
+		finish "${fault}"
+		((rc != 0)) || die "${fault}: up.sh succeeded with the registry down"
+		bash "${ROOT}/scripts/services.sh" start registry
+		s=${SECONDS}
+		registry_ok "${fault}"
+		recover "${fault}" "${tag}" "${s}" "up failed: $(errors "${fault}" | head -c 60)"
+		;;
+	buildkitd-kill)
+		new_tag
+		start_up "${fault}" "${tag}"
+		wait_log "${fault}" "${UPDATING}"
+		sleep 3
+		read -r bk _ <"${CQ_RUN_DIR}/buildkitd.pid"
+		kill -KILL "${bk}" $(cat "/proc/${bk}/task/${bk}/children" 2>/dev/null) # sudo's child, if via sudo
+		log "killed buildkitd (pid ${bk})"
+		finish "${fault}"
+		((rc != 0)) || die "${fault}: up.sh succeeded with buildkitd killed"
+		bash "${ROOT}/scripts/services.sh" start buildkitd
+		s=${SECONDS}
+		registry_ok "${fault}"
+		recover "${fault}" "${tag}" "${s}" "up failed: $(errors "${fault}" | head -c 60)"
+		;;
+	stale-lock)
+		# A dead run's lock on this host, and a lock of another runner older than a job lives.
+		sleep 0 &
+		dead=$!
+		wait "${dead}"
+		mkdir -p "${lockdir}"
+		printf '{"pid":%d,"username":"root","hostname":"%s","timestamp":"%s"}' "${dead}" "$(hostname)" "$(date -u +%FT%TZ)" \
+			>"${lockdir}/dead-run.json"
+		printf '{"pid":4242,"username":"runner","hostname":"fv-az1-1","timestamp":"%s"}' "$(date -u -d '-2 hours' +%FT%TZ)" \
+			>"${lockdir}/lost-runner.json"
+		s=${SECONDS}
+		recover "${fault}" "${tag}" "${s}" "dead pid here + lock older than the job timeout → removed"
+		[[ -z "$(ls -A "${lockdir}")" ]] || die "${fault}: locks left: $(ls "${lockdir}")"
+		;;
+	live-lock)
+		# Another runner's young lock: maybe a live release. Wait (bounded), then one message.
+		mkdir -p "${lockdir}"
+		printf '{"pid":4242,"username":"runner","hostname":"fv-az1-2","timestamp":"%s"}' "$(date -u +%FT%TZ)" \
+			>"${lockdir}/other-release.json"
+		s=${SECONDS}
+		UP_LOCK_ATTEMPTS=3 UP_LOCK_WAIT_SECONDS=2 start_up "${fault}" "${tag}"
+		finish "${fault}"
+		((rc != 0)) || die "${fault}: up.sh went past another runner's young lock"
+		stopped_clearly "${fault}"
+		errors "${fault}" | grep -qF "pulumi cancel --yes --stack local" || die "${fault}: not the cancel command"
+		[[ -e "${lockdir}/other-release.json" ]] || die "${fault}: the live lock was removed"
+		# The one command, as the platform team would run it.
+		pulumi cancel --yes --stack local >/dev/null
+		recover "${fault}" "${tag}" "${s}" "stopped: one error naming pulumi cancel; after it"
+		;;
+	concurrent)
+		# Two releases of different tags at once (their own checkouts, one backend).
+		older="${tag}"
+		new_tag
+		rm -rf "${work}/checkout-2"
+		cp -a "${repo}" "${work}/checkout-2"
+		s=${SECONDS}
+		start_up "${fault}-a" "${tag}"
+		start_up "${fault}-b" "${older}" "${work}/checkout-2"
+		finish "${fault}-a"
+		ra=${rc}
+		finish "${fault}-b"
+		rb=${rc}
+		((ra == 0 && rb == 0)) || die "${fault}: exit ${ra}/${rb}: $(errors "${fault}-a") $(errors "${fault}-b")"
+		grep -qh "the stack is locked by another update" "${work}/${fault}-a/up.out" "${work}/${fault}-b/up.out" ||
+			die "${fault}: neither run waited for the lock"
+		converged "${fault}-b" "${older}"
+		converged "${fault}-a" "${tag}"
+		rows+=("${fault}|one waited on the lock; both converged|both converged|$((SECONDS - s))")
+		;;
+	*) die "unknown fault ${fault} (known: ${ALL[*]})" ;;
+	esac
+done
+
+registry_ok final
+log "summary ($((SECONDS - t0)) s in all):"
+{
+	printf 'fault|what happened|outcome|recovery s\n'
+	printf '%s\n' "${rows[@]}"
+} | column -t -s '|' >&2
