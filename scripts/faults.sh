@@ -38,6 +38,10 @@ tsnode() { "${ROOT}/node_modules/.bin/ts-node" --transpile-only "$@"; }
 
 repo="${CQ_REPO_COPY}"
 work="${CQ_SESSION_DIR}"
+# FAULTS_LOG_DIR: where to keep each run's logs (the session is removed at the end).
+if [[ -n "${FAULTS_LOG_DIR:-}" ]]; then
+	trap 'rm -rf "${FAULTS_LOG_DIR}" && mkdir -p "${FAULTS_LOG_DIR}" && cp -r "${work}/." "${FAULTS_LOG_DIR}/" && rm -rf "${FAULTS_LOG_DIR}/origin.git" "${FAULTS_LOG_DIR}/checkout-2"' EXIT
+fi
 cd "${repo}"
 [[ -d policy/node_modules ]] || die "policy/node_modules is missing: run npm run deps:policy first"
 
@@ -67,10 +71,16 @@ lockdir="${repo}/.pulumi-local/.pulumi/locks/organization/cq-source-s3-release/l
 
 # --- helpers ------------------------------------------------------------------------------------
 minor=2
-# new_tag: a new commit and tag vX.Y.0, in $tag (a new version: the images are built and pushed again).
+# new_tag [src]: a new commit and tag vX.Y.0, in $tag (a new version: the images are built and
+# pushed again); with `src`, the commit changes the plugin's code, so the build compiles and links
+# again (seconds, not milliseconds, to inject a fault into).
 new_tag() {
 	minor=$((minor + 1))
 	local t="v1.${minor}.0"
+	if [[ "${1:-}" == src ]]; then
+		printf '\nvar faultsRehearsal%d = "%s"\n' "${minor}" "${t}" >>plugin/main.go
+		git add plugin/main.go
+	fi
 	GIT_AUTHOR_DATE="2025-02-${minor}T08:00:00Z" GIT_COMMITTER_DATE="2025-02-${minor}T08:00:00Z" \
 		git commit -q --allow-empty -m "release ${t}"
 	git tag -a "${t}" -m "${t}"
@@ -118,13 +128,13 @@ finish() {
 		die "$1 left processes behind: ${left}"
 	fi
 }
-# wait_log NAME PATTERN: waits (bounded) until the update phase of NAME's up log (after the
-# preview, from "@ updating") matches PATTERN (grep -E). With --diff and no TTY, the engine prints
-# "@ updating...." while it works and each step's diff when that step is done.
+# wait_log NAME PATTERN: waits (bounded) until the update phase of NAME's up log (from
+# "Updating (stack):") matches PATTERN (grep -E). With --diff and no TTY, the engine prints each
+# step's diff when that step is done.
 wait_log() {
 	local i
 	for ((i = 0; i < WAIT_S * 5; i++)); do
-		awk '/^@ updating/ { u = 1 } u' "${work}/$1/up.out" 2>/dev/null | grep -qE "$2" && return 0
+		awk '/^Updating \(/ { u = 1 } u' "${work}/$1/up.out" 2>/dev/null | grep -qE "$2" && return 0
 		kill -0 "${up_pid[$1]}" 2>/dev/null || die "$1 ended before its log showed /$2/: $(tail -n5 "${work}/$1/up.out")"
 		sleep 0.2
 	done
@@ -172,11 +182,12 @@ kill_engine() {
 	log "killed the engine of $1 (pid ${pid})"
 }
 # The build: the update has started (the Images, which build and push each platform, come first).
-UPDATING='^@ updating'
-# The pushes of the indexes: the first Index step is done (the others are being pushed).
-INDEX_PUSHING='docker-build:index:Index: \('
+UPDATING='^Updating \('
+# The pushes: the first Image step is done (that platform is pushed; the other platform's push and
+# the indexes are under way).
+IMAGE_PUSHED='docker-build:index:Image: \('
 # A step of an Image done: the build is over.
-IMAGE_DONE='docker-build:index:Image: \(
+IMAGE_DONE='docker-build:index:Image: \('
 
 # A first release, so each fault starts from a converged stack with a warm cache.
 new_tag
@@ -192,16 +203,16 @@ for fault in "${faults[@]}"; do
 	log "=== fault ${fault}"
 	case "${fault}" in
 	engine-build | engine-push)
-		new_tag
+		new_tag src
 		start_up "${fault}" "${tag}"
 		if [[ "${fault}" == engine-build ]]; then
 			wait_log "${fault}" "${UPDATING}"
 			sleep 3
 		else
-			wait_log "${fault}" "${INDEX_PUSHING}"
+			wait_log "${fault}" "${IMAGE_PUSHED}"
 		fi
 		kill_engine "${fault}"
-		if [[ "${fault}" == engine-build ]] && awk '/^@ updating/ { u = 1 } u' "${work}/${fault}/up.out" | grep -qE "${IMAGE_DONE}"; then
+		if [[ "${fault}" == engine-build ]] && awk '/^Updating \(/ { u = 1 } u' "${work}/${fault}/up.out" | grep -qE "${IMAGE_DONE}"; then
 			die "${fault}: the build was already over when the engine was killed"
 		fi
 		s=${SECONDS}
@@ -212,7 +223,7 @@ for fault in "${faults[@]}"; do
 		recover "${fault}" "${tag}" "${s}" "lock left; stale (dead pid) → removed"
 		;;
 	registry-down)
-		new_tag
+		new_tag src
 		start_up "${fault}" "${tag}"
 		wait_log "${fault}" "${UPDATING}"
 		bash "${ROOT}/scripts/services.sh" stop registry
@@ -224,7 +235,7 @@ for fault in "${faults[@]}"; do
 		recover "${fault}" "${tag}" "${s}" "up failed: $(errors "${fault}" | head -c 60)"
 		;;
 	buildkitd-kill)
-		new_tag
+		new_tag src
 		start_up "${fault}" "${tag}"
 		wait_log "${fault}" "${UPDATING}"
 		sleep 3

@@ -53,11 +53,13 @@ reap() {
 	kill -KILL "${left[@]}" 2>/dev/null || true
 }
 # remove_lock URL: deletes exactly that lock file (never `pulumi cancel`, which deletes every lock).
+# The CLI prints the backend URL's query (file://…?no_tmp_dir=true) after the path.
 remove_lock() {
-	case "$1" in
-	file://*) rm -f -- "${1#file://}" ;;
-	gs://*) gcloud storage rm --quiet "$1" ;;
-	*) fail "cannot delete the stale lock $1 (unknown backend)" ;;
+	local u="${1%%\?*}"
+	case "${u}" in
+	file://*) rm -f -- "${u#file://}" ;;
+	gs://*) gcloud storage rm --quiet "${u}" ;;
+	*) fail "cannot delete the stale lock ${u} (unknown backend): run: ${cancel_cmd}" ;;
 	esac
 }
 cancel_cmd="pulumi cancel --yes --stack ${stack}"
