@@ -17,7 +17,7 @@ cd "${ROOT}"
 
 if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh bash "$0" "$@"; fi
 
-ALL=(engine-build engine-push registry-down buildkitd-kill stale-lock live-lock concurrent)
+ALL=(engine-build engine-push stale-lock live-lock concurrent registry-down buildkitd-kill)
 QUICK=(engine-push stale-lock live-lock concurrent)
 case "${FAULTS:-quick}" in
 quick) read -ra faults <<<"${QUICK[*]}" ;;
@@ -124,7 +124,8 @@ finish() {
 	wait "${up_pid[$1]}" || rc=$?
 	left="$(procs "$1" | tr '\n' ' ')"
 	if [[ -n "${left}" ]]; then
-		kill -KILL ${left} 2>/dev/null || true # a list of PIDs
+		# shellcheck disable=SC2086 # a list of PIDs
+		kill -KILL ${left} 2>/dev/null || true
 		die "$1 left processes behind: ${left}"
 	fi
 }
@@ -147,6 +148,7 @@ converged() {
 	jq -e --arg v "$2" '.version == $v and (.imageDigest | startswith("sha256:")) and (.platformDigests | length == 2)' \
 		"${work}/$1/outputs.json" >/dev/null || die "$1: incomplete outputs: $(cat "${work}/$1/outputs.json" 2>/dev/null)"
 	registry_ok "$1"
+	# shellcheck disable=SC2016 # TypeScript, not shell
 	tsnode -e 'import { Registry } from "./scripts/lib/registry";
 new Registry().tags(process.argv[1]).then((t) => { if (!t.includes(process.argv[2])) { console.error(`no tag ${process.argv[2]}: ${t}`); process.exit(1); } });' \
 		"${image#*/}" "$2" || die "$1: the registry lacks $2"
@@ -240,7 +242,8 @@ for fault in "${faults[@]}"; do
 		wait_log "${fault}" "${UPDATING}"
 		sleep 3
 		read -r bk _ <"${CQ_RUN_DIR}/buildkitd.pid"
-		kill -KILL "${bk}" $(cat "/proc/${bk}/task/${bk}/children" 2>/dev/null) # sudo's child, if via sudo
+		# shellcheck disable=SC2046 # buildkitd's pid and its children's (it runs under sudo when not root)
+		kill -KILL "${bk}" $(cat "/proc/${bk}/task/${bk}/children" 2>/dev/null)
 		log "killed buildkitd (pid ${bk})"
 		finish "${fault}"
 		((rc != 0)) || die "${fault}: up.sh succeeded with buildkitd killed"
@@ -261,7 +264,7 @@ for fault in "${faults[@]}"; do
 			>"${lockdir}/lost-runner.json"
 		s=${SECONDS}
 		recover "${fault}" "${tag}" "${s}" "dead pid here + lock older than the job timeout → removed"
-		[[ -z "$(ls -A "${lockdir}")" ]] || die "${fault}: locks left: $(ls "${lockdir}")"
+		[[ -z "$(ls -A "${lockdir}")" ]] || die "${fault}: lock files left: $(ls -A "${lockdir}")"
 		;;
 	live-lock)
 		# Another runner's young lock: maybe a live release. Wait (bounded), then one message.

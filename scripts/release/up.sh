@@ -57,7 +57,7 @@ reap() {
 remove_lock() {
 	local u="${1%%\?*}"
 	case "${u}" in
-	file://*) rm -f -- "${u#file://}" ;;
+	file://*) rm -f -- "${u#file://}" "${u#file://}.attrs" ;; # the file blob store's attributes beside it
 	gs://*) gcloud storage rm --quiet "${u}" ;;
 	*) fail "cannot delete the stale lock ${u} (unknown backend): run: ${cancel_cmd}" ;;
 	esac
