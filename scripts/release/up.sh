@@ -77,8 +77,15 @@ for ((attempt = 1; ; attempt++)); do
 	PULUMI_UP_ATTEMPT="${attempt_id}" "${up_cmd[@]}" "${args[@]}" 2>&1 | tee "${out}" || rc=$?
 	reap "${attempt_id}"
 	if ((rc == 0)); then
-		# Read at once: another tag's run may take the lock now and replace the stack outputs.
+		# Read at once: another tag's run may take the lock now and replace the stack outputs. If it
+		# already did (its update finished first), `up` again: idempotent, and bounded like the lock.
 		pulumi stack output --stack "${stack}" --json >"${RUNNER_TEMP}/outputs.json"
+		if ! jq -e --arg v "${GITHUB_REF_NAME}" --arg c "${GITHUB_SHA}" '.version == $v and .commit == $c' \
+			"${RUNNER_TEMP}/outputs.json" >/dev/null; then
+			((attempt < attempts)) || fail "another update replaced the stack outputs after each of ${attempts} attempts; re-run this job"
+			log "the stack outputs are another update's (it finished right after this one): up again"
+			continue
+		fi
 		printf 'released-versions=%s\n' "${released}" >>"${GITHUB_OUTPUT}"
 		log "up succeeded on attempt ${attempt} with releasedVersions=${released}"
 		exit 0
