@@ -91,7 +91,7 @@ for ((attempt = 1; ; attempt++)); do
 		exit 0
 	fi
 	if ! grep -qF "${locked_msg}" "${out}"; then
-		fail "pulumi up failed (not a state lock; not retried)"
+		fail "pulumi up failed (not a state lock; not retried): the cause is in the up log above; once it is fixed, re-run this job (a lock the failure left is deleted by the next run when provably stale)"
 	fi
 	mapfile -t locks < <(steps state-locks --file "${out}" --max-age "${stale_s}")
 	stale=() live=()
