@@ -20,7 +20,7 @@ import {
   shown,
   UNKNOWN_VALUE,
 } from "./previewJson";
-import { deriveReleaseTags } from "./release";
+import { deriveReleaseTags, RELEASE_TAG_PREFIX } from "./release";
 
 /** First line of every plan comment; the workflow finds its own comment by it. */
 export const PLAN_MARKER = "<!-- cq-release-plan -->";
@@ -645,11 +645,6 @@ function configValue(preview: ParsedPreview, key: string): string | undefined {
   return v === undefined || v === "[secret]" || v === "" ? undefined : v;
 }
 
-/** The release tag prefix the previewed stack uses (config `releaseTagPrefix`, default `v`). */
-export function releaseTagPrefix(preview: ParsedPreview): string {
-  return configValue(preview, "releaseTagPrefix") ?? "v";
-}
-
 function stackOf(preview: ParsedPreview): string | undefined {
   const urn = preview.steps[0]?.urn;
   return urn === undefined ? undefined : parseUrn(urn).stack;
@@ -700,7 +695,7 @@ function summaryLine(preview: ParsedPreview): string {
 export function renderReleasePlan(input: ReleasePlanInput): string {
   const { preview } = input;
   const outputs: Json = { ...previousOutputs(preview), ...(input.outputs ?? {}) };
-  const prefix = releaseTagPrefix(preview);
+  const prefix = RELEASE_TAG_PREFIX;
   const previewVersion = configValue(preview, "version");
   const commit = configValue(preview, "commit");
 
