@@ -11,6 +11,8 @@ import { PROJECT } from "./config";
 import { BASE_IMAGE_ARGS } from "./evidence";
 import { PLUGIN_IMAGE_TYPE } from "./imageTarget";
 import {
+  isObject,
+  type Json,
   ParsedPreview,
   parseUrn,
   PlanDiagnostic,
@@ -18,6 +20,8 @@ import {
   PlanStep,
   plainText,
   shown,
+  str,
+  strings,
   UNKNOWN_VALUE,
 } from "./previewJson";
 import { deriveReleaseTags, RELEASE_TAG_PREFIX } from "./release";
@@ -34,20 +38,6 @@ export class ReleasePlanError extends Error {
     super(message);
     this.name = "ReleasePlanError";
   }
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
-
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
 /** Inline code: no backticks, no line breaks, at most `max` characters. */
