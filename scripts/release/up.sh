@@ -5,9 +5,13 @@
 # tries again (bounded); any other failure is final. Before EVERY attempt it fetches the tags and
 # recomputes the metadata and the stack config (metadata.sh, configure.sh), so `latest`/`vX.Y`
 # are decided against every tag that exists when the image is actually pushed, whichever run
-# gets the lock first. Appends released-versions=<what the successful attempt used> to $GITHUB_OUTPUT
-# and leaves the stack outputs, read right after the update, in $RUNNER_TEMP/outputs.json.
-# Reads what metadata.sh and configure.sh read, and:
+# gets the lock first; then the exact-tag guard (exact-tags.sh) refuses to move `vX.Y.Z` /
+# `vX.Y.Z-<sha>`, or switches to re-tagging this commit's existing images (no build). After a
+# re-tag, the index digest must be the one the exact tags already held, or it fails before
+# anything is signed. Appends released-versions=<what the successful attempt used> to
+# $GITHUB_OUTPUT and leaves the stack outputs, read right after the update, in
+# $RUNNER_TEMP/outputs.json.
+# Reads what metadata.sh, configure.sh and exact-tags.sh read, and:
 #   UP_LOCK_ATTEMPTS (60), UP_LOCK_WAIT_SECONDS (30)  the bound: 60 × 30 s = 30 min of waiting
 #   PULUMI_STACK (prod)
 #   PULUMI_UP_COMMAND ("pulumi up")  the command given the `pulumi up` arguments; the rehearsal
@@ -41,11 +45,18 @@ for ((attempt = 1; ; attempt++)); do
 	released="$(sed -n 's/^released-versions=//p' "${meta}")"
 	commit_time="$(sed -n 's/^commit-time=//p' "${meta}")"
 	RELEASED_VERSIONS="${released}" COMMIT_TIME="${commit_time}" bash scripts/release/configure.sh
+	bash scripts/release/exact-tags.sh
 
 	log "attempt ${attempt}/${attempts}: ${up_cmd[*]} (targets: ${targets[*]})"
 	if "${up_cmd[@]}" "${args[@]}" 2>&1 | tee "${out}"; then
 		# Read at once: another tag's run may take the lock now and replace the stack outputs.
 		pulumi stack output --stack "${stack}" --json >"${RUNNER_TEMP}/outputs.json"
+		# A re-tag must reproduce the index the exact tags hold (the same sources, in the same order).
+		expected="$(sed -n 's/^index-digest=//p' "${RUNNER_TEMP}/exact-tags.out")"
+		got="$(jq -r '.imageDigest // ""' "${RUNNER_TEMP}/outputs.json")"
+		if [[ -n "${expected}" && "${got}" != "${expected}" ]]; then
+			fail "re-tagging gave the index ${got}, not ${expected} which the exact tags held: the tags pushed by this update moved; do not sign; see docs/release.md, 'Exact tags'"
+		fi
 		printf 'released-versions=%s\n' "${released}" >>"${GITHUB_OUTPUT}"
 		log "up succeeded on attempt ${attempt} with releasedVersions=${released}"
 		exit 0
