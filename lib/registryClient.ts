@@ -1,6 +1,7 @@
-// A small read-only client of the OCI distribution API (Docker Registry HTTP API v2): manifests and
-// blobs by tag or digest, enough for the release's exact-tag guard (lib/exactTags.ts) to see what
-// a registry holds before anything is pushed. Authentication as registries ask for it: anonymous
+// A small read-only client of the OCI distribution API (Docker Registry HTTP API v2): tags, and
+// manifests and blobs by tag or digest, enough for the release's exact-tag guard (lib/exactTags.ts)
+// to see what a registry holds before anything is pushed; the rehearsal's registry client
+// (scripts/lib/registry.ts) is built on it. Authentication as registries ask for it: anonymous
 // first; on `401` with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` a token from the realm
 // (with basic credentials when given), or basic credentials on a `Basic` challenge. Trusts the
 // system's roots plus an optional extra CA (the rehearsal registry's private CA).
@@ -146,8 +147,16 @@ export class RegistryClient {
     return { digest: computed, mediaType: String(mediaType), json };
   }
 
-  /** A blob of `path` parsed as JSON (an image config), checked against its digest. */
-  async blobJson(path: string, digest: string): Promise<unknown> {
+  /** The tags of repository `path`, sorted; [] when the repository does not exist. */
+  async tags(path: string): Promise<string[]> {
+    const r = await this.get(path, `/v2/${path}/tags/list?n=10000`);
+    if (r.status === 404) return [];
+    this.check(r, "GET", path, "tags/list");
+    return ((JSON.parse(r.body.toString("utf8")) as { tags?: string[] | null }).tags ?? []).sort();
+  }
+
+  /** A blob of `path`, checked against its digest (registries may redirect to storage). */
+  async blob(path: string, digest: string): Promise<Buffer> {
     const r = await this.get(path, `/v2/${path}/blobs/${digest}`);
     this.check(r, "GET", path, `blobs/${digest}`);
     const computed = `sha256:${createHash("sha256").update(r.body).digest("hex")}`;
@@ -157,7 +166,12 @@ export class RegistryClient {
         r.status,
       );
     }
-    return JSON.parse(r.body.toString("utf8")) as unknown;
+    return r.body;
+  }
+
+  /** A blob of `path` parsed as JSON (an image config). */
+  async blobJson(path: string, digest: string): Promise<unknown> {
+    return JSON.parse((await this.blob(path, digest)).toString("utf8")) as unknown;
   }
 
   private check(r: Response, method: string, path: string, what: string): void {

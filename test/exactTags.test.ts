@@ -24,6 +24,7 @@ import {
 import { type ImageRepository, loginCredentials } from "../lib/imageRegistries";
 import { ociLabels } from "../lib/labels";
 import { parseChallenge, RegistryClient } from "../lib/registryClient";
+import { Registry } from "../scripts/lib/registry";
 import { PROD, source } from "./mocks";
 
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -630,8 +631,15 @@ describe("registry client: https with a private CA (the rehearsal registry's kin
     server = https.createServer(
       { key: fs.readFileSync(path.join(dir, "leaf.key")), cert: fs.readFileSync(path.join(dir, "leaf.crt")) },
       (req, res) => {
-        if (req.url === "/v2/o/i/manifests/v1") res.writeHead(200, { "Content-Type": OCI_INDEX }).end(body);
-        else res.writeHead(404).end();
+        if (req.url === "/v2/o/i/manifests/v1" || req.url === `/v2/o/i/manifests/${sha256(body)}`) {
+          res.writeHead(200, { "Content-Type": OCI_INDEX }).end(body);
+        } else if (req.url?.startsWith("/v2/o/i/tags/list") === true) {
+          res.writeHead(200).end(JSON.stringify({ name: "o/i", tags: ["v1"] }));
+        } else if (req.url === `/v2/o/i/blobs/${sha256("blob")}`) {
+          res.writeHead(200).end("blob");
+        } else {
+          res.writeHead(404).end();
+        }
       },
     );
     await new Promise<void>((ok) => server?.listen(0, "127.0.0.1", ok));
@@ -646,6 +654,21 @@ describe("registry client: https with a private CA (the rehearsal registry's kin
     const client = new RegistryClient(address, { ca: fs.readFileSync(path.join(dir, "ca.crt")) });
     assert.equal((await client.manifest("o/i", "v1"))?.mediaType, OCI_INDEX);
     assert.equal(await client.manifest("o/i", "v2"), undefined);
+  });
+
+  it("serves the rehearsal's Registry (scripts/lib/registry.ts): tags, digests, manifests, blobs", async () => {
+    const reg = new Registry(address, path.join(dir, "ca.crt"));
+    const digest = (
+      await new RegistryClient(address, { ca: fs.readFileSync(path.join(dir, "ca.crt")) }).manifest(
+        "o/i",
+        "v1",
+      )
+    )?.digest as string;
+    assert.deepEqual(await reg.snapshot("o/i"), { v1: digest });
+    assert.deepEqual(await reg.tags("none"), []);
+    assert.equal((await reg.manifest<{ mediaType: string }>("o/i", digest)).mediaType, OCI_INDEX);
+    assert.equal((await reg.blob("o/i", sha256("blob"))).toString(), "blob");
+    await assert.rejects(reg.digest("o/i", "v2"), /o\/i:v2: not found/);
   });
 
   it("refuses the registry's certificate without it", async () => {
