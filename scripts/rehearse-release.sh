@@ -56,26 +56,11 @@ expect() {
 # output FILE KEY: a value from a $GITHUB_OUTPUT file (single-line form).
 output() { sed -n "s/^$2=//p" "$1" | tail -n1; }
 tsnode() { "${ROOT}/node_modules/.bin/ts-node" --transpile-only "$@"; }
-# Every manifest media type the release pushes (indexes, per-arch manifests, cosign artifacts).
-accept=(-H 'Accept: application/vnd.oci.image.index.v1+json'
-	-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json'
-	-H 'Accept: application/vnd.oci.image.manifest.v1+json'
-	-H 'Accept: application/vnd.docker.distribution.manifest.v2+json')
-# tag_digest TAG: the digest the registry serves for ${image}:TAG.
-tag_digest() {
-	curl -fsS --cacert "${CQ_REGISTRY_CA}" -o /dev/null -w '%header{docker-content-digest}' "${accept[@]}" \
-		"https://${CQ_REGISTRY}/v2/${image#*/}/manifests/$1"
-}
-# repo_tags: every tag of ${image}, sorted; nothing when the repository does not exist yet.
-repo_tags() {
-	curl -sS --cacert "${CQ_REGISTRY_CA}" "https://${CQ_REGISTRY}/v2/${image#*/}/tags/list?n=10000" |
-		jq -r '(.tags // [])[]' | sort
-}
-# registry_snapshot: "tag digest" for every tag of ${image}: what "nothing moved" compares.
-registry_snapshot() {
-	local t
-	for t in $(repo_tags); do printf '%s %s\n' "${t}" "$(tag_digest "${t}")"; done
-}
+# shellcheck source=scripts/lib/registry.sh
+source "${ROOT}/scripts/lib/registry.sh"
+# tag_digest TAG: the digest the registry serves for ${image}:TAG; snapshot_image: every tag's.
+tag_digest() { registry_digest "${image#*/}" "$1"; }
+snapshot_image() { registry_snapshot "${image#*/}"; }
 # derive_tags VERSION COMMIT RELEASED_JSON: the tags lib/release.ts derives, as JSON.
 derive_tags() {
 	tsnode -e 'import { deriveTags } from "./lib/release";
@@ -127,15 +112,8 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-local-only}"
 image="${CQ_REGISTRY}/cq-source-s3-release-rehearsal"
 # The repository starts without releases (its build cache stays): the commits here are the same
 # every run, so the exact-tag guard would otherwise find the last rehearsal's release of this very
-# commit and re-tag it instead of building. The registry allows deletes (toolchain.sh).
-for t in $(repo_tags); do
-	[[ "${t}" == buildcache-* ]] && continue
-	d="$(tag_digest "${t}")"
-	code="$(curl -sS --cacert "${CQ_REGISTRY_CA}" -o /dev/null -w '%{http_code}' -X DELETE \
-		"https://${CQ_REGISTRY}/v2/${image#*/}/manifests/${d}")"
-	[[ "${code}" == 202 || "${code}" == 404 ]] || die "could not delete ${image}@${d} (${t}): HTTP ${code}"
-done
-[[ -z "$(repo_tags | grep -v '^buildcache-' || true)" ]] || die "${image} still has release tags"
+# commit and re-tag it instead of building.
+registry_reset "${image#*/}" || die "could not empty ${image}"
 # configure.sh sets the ghcr identity for every stack; the local stack pushes to localRegistry only
 # (its registryLogins output is empty, so nothing logs in; the policy allows that registry alone).
 export GHCR_USERNAME=rehearsal GHCR_TOKEN=rehearsal-unused-token
@@ -387,12 +365,12 @@ expect_retag() {
 	expect "$1: docker-build Images in the state" "$(images_in_state)" 0
 }
 snapshot="${work}/registry.before-exact"
-registry_snapshot >"${snapshot}"
+snapshot_image >"${snapshot}"
 
 log "step exact tags: a re-run of ${TAG}"
 release_up rerun "${TAG}" "${GITHUB_SHA}"
 expect_retag "re-run"
-expect "re-run: every tag of ${image#*/} (digests)" "$(registry_snapshot)" "$(cat "${snapshot}")"
+expect "re-run: every tag of ${image#*/} (digests)" "$(snapshot_image)" "$(cat "${snapshot}")"
 
 log "step exact tags: a re-run of ${TAG} after the state was lost"
 pulumi stack rm --stack local --force --yes --preserve-config >/dev/null
@@ -403,7 +381,7 @@ expect "lost state: state resources" "$(pulumi stack export --stack local | jq -
 	| select(startswith("pulumi:") | not)] | group_by(.) | map({(.[0]): length}) | add')" \
 	"$(jq -c '{"cq-release:image:PluginImage": 1, "docker-build:index:Index": length}' <<<"${want_tags}")"
 # The indexes were created anew from the same sources: the same bytes, so no tag moved.
-expect "lost state: every tag of ${image#*/} (digests)" "$(registry_snapshot)" "$(cat "${snapshot}")"
+expect "lost state: every tag of ${image#*/} (digests)" "$(snapshot_image)" "$(cat "${snapshot}")"
 
 log "step exact tags: ${TAG} moved to another commit is refused"
 commit "2025-06-01T00:00:00+00:00" "another commit tagged ${TAG}"
@@ -424,7 +402,7 @@ for override in "" v0.0.1; do
 	done
 	log "ok: refused (override '${override}'): $(grep -F 'exact tags are immutable' "${work}/up-moved.log" | head -c 300)…"
 done
-expect "moved tag: every tag of ${image#*/} (digests)" "$(registry_snapshot)" "$(cat "${snapshot}")"
+expect "moved tag: every tag of ${image#*/} (digests)" "$(snapshot_image)" "$(cat "${snapshot}")"
 git tag -f -a "${TAG}" -m "${TAG}" "${GITHUB_SHA}" >/dev/null
 git push -q -f origin "refs/tags/${TAG}"
 git reset -q --hard "${GITHUB_SHA}"
