@@ -21,10 +21,15 @@ config="${RUNNER_TEMP}/stack-config.exact-tags.json"
 out="${RUNNER_TEMP}/exact-tags.out"
 : >"${out}"
 pulumi config --stack "${stack}" --json >"${config}"
+err="${RUNNER_TEMP}/exact-tags.err"
 rc=0
-steps exact-tags --file "${config}" >"${out}" || rc=$?
+steps exact-tags --file "${config}" >"${out}" 2>"${err}" || rc=$?
 rm -f "${config}"
-((rc == 0)) || fail "exact-tag guard: refused, or could not read a registry (above); nothing was pushed"
+cat "${err}" >&2
+if ((rc != 0)); then
+	# The refusal (or the registry error) as the run's error annotation.
+	fail "exact-tag guard: $(sed -n 's/^release step: //p' "${err}" | tail -n1) — nothing was pushed"
+fi
 
 action="$(sed -n 's/^exact-tags=//p' "${out}")"
 case "${action}" in
