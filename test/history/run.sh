@@ -92,8 +92,8 @@ while read -r version model_commit refused kind; do
 		[[ "${refused}" == 0 ]] || die "step ${n}: ${version} re-tagged on another commit was released: $(tail -n3 "${out}")"
 	else
 		[[ "${refused}" == 1 ]] || die "step ${n}: ${version} failed: $(tail -n5 "${out}")"
-		grep -q "exact tag" "${out}" || die "step ${n}: refused without naming the exact tag: $(tail -n3 "${out}")"
-		log "ok: step ${n}: refused before pushing: $(grep -m1 "exact tag" "${out}")"
+		grep -q "exact tags are immutable" "${out}" || die "step ${n}: refused without naming the exact tag: $(tail -n3 "${out}")"
+		log "ok: step ${n}: refused before pushing: $(grep -m1 -o "exact tags are immutable: [^.]*" "${out}")"
 	fi
 	tsnode test/history/check.ts check --steps "${steps}" --repository "${image#*/}" --ledger "${ledger}" ||
 		die "step ${n}: the registry differs from the model (above)"
