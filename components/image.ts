@@ -2,6 +2,10 @@
 // multi-platform Image exports cache for one platform only), joined by one docker-build Index per
 // registry × tag. Released manifests are never deleted by Pulumi (retainOnDelete): the next release
 // replaces these resources, and deleting the old ones would delete the old release's tags.
+// Reuse mode (`reusePlatformDigests`): this commit's platform images already exist in every
+// registry (an earlier run of the same release), so nothing is built and each Index joins those
+// digests — the same sources in the same order as the first time, so `imagetools create` gives
+// the same index bytes and digest (docs/release.md, "Exact tags").
 import * as docker from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -38,6 +42,12 @@ export interface PluginImageArgs {
   readonly ghaCache?: boolean;
   /** buildx builder name; unset lets docker-build choose. */
   readonly builder?: string;
+  /**
+   * Platform → digest of this commit's image for that platform, already pushed to every target
+   * (under `<sha tag>-<arch>` by an earlier run). When set, no Image is built and every Index joins
+   * these, in `platforms` order; it must name exactly `platforms`. Defaults to unset (build).
+   */
+  readonly reusePlatformDigests?: Readonly<Record<string, string>>;
   /** Dockerfile path. Defaults to `./Dockerfile`. */
   readonly dockerfile?: string;
   /** Build context. Defaults to `./plugin`. */
@@ -123,33 +133,46 @@ export class PluginImage extends pulumi.ComponentResource {
         password: t.credentials?.password,
       }));
 
+    const reuse = args.reusePlatformDigests;
+    if (reuse !== undefined) {
+      const given = Object.keys(reuse).sort().join(",");
+      if (given !== [...platforms].sort().join(",")) {
+        throw new Error(
+          `PluginImage: reusePlatformDigests names ${given}, but the platforms are ${platforms.join(",")}`,
+        );
+      }
+    }
     // One Image per platform, pushed under `<sha tag>-<arch>` in every registry, so each index
     // below only references manifests already in its own registry (no cross-registry copy).
-    const images = platforms.map((platform) => {
-      const slug = platformSlug(platform);
-      const cache =
-        (args.cache ?? true)
-          ? cacheSettings(primary.repository, imageName, platform, args.ghaCache ?? false)
-          : { cacheFrom: [], cacheTo: [] };
-      return new docker.Image(
-        `${name}-${slug.name}`,
-        {
-          push: false,
-          exports: [{ raw: REPRODUCIBLE_PUSH_EXPORT }],
-          dockerfile: { location: args.dockerfile ?? "./Dockerfile" },
-          context: { location: args.context ?? "./plugin" },
-          platforms: [platform as docker.Platform],
-          tags: args.targets.map((t) => `${t.repository}:${shaTag}-${slug.arch}`),
-          buildArgs: { ...args.buildArgs },
-          labels: { ...args.labels },
-          cacheFrom: cache.cacheFrom,
-          cacheTo: cache.cacheTo,
-          registries,
-          builder: args.builder === undefined ? undefined : { name: args.builder },
-        },
-        { parent: this, retainOnDelete: true },
-      );
-    });
+    // In reuse mode there is nothing to build: the digests are given.
+    const platformDigestList: pulumi.Output<string>[] =
+      reuse !== undefined
+        ? platforms.map((p) => pulumi.output(reuse[p]))
+        : platforms.map((platform) => {
+            const slug = platformSlug(platform);
+            const cache =
+              (args.cache ?? true)
+                ? cacheSettings(primary.repository, imageName, platform, args.ghaCache ?? false)
+                : { cacheFrom: [], cacheTo: [] };
+            return new docker.Image(
+              `${name}-${slug.name}`,
+              {
+                push: false,
+                exports: [{ raw: REPRODUCIBLE_PUSH_EXPORT }],
+                dockerfile: { location: args.dockerfile ?? "./Dockerfile" },
+                context: { location: args.context ?? "./plugin" },
+                platforms: [platform as docker.Platform],
+                tags: args.targets.map((t) => `${t.repository}:${shaTag}-${slug.arch}`),
+                buildArgs: { ...args.buildArgs },
+                labels: { ...args.labels },
+                cacheFrom: cache.cacheFrom,
+                cacheTo: cache.cacheTo,
+                registries,
+                builder: args.builder === undefined ? undefined : { name: args.builder },
+              },
+              { parent: this, retainOnDelete: true },
+            ).digest;
+          });
 
     // Index names use the registry key and the tag role, never the tag text, so they stay
     // stable across releases.
@@ -160,7 +183,7 @@ export class PluginImage extends pulumi.ComponentResource {
           `${name}-${target.key}-${tag.role}`,
           {
             tag: `${target.repository}:${tag.tag}`,
-            sources: images.map((img) => pulumi.interpolate`${target.repository}@${img.digest}`),
+            sources: platformDigestList.map((digest) => pulumi.interpolate`${target.repository}@${digest}`),
             push: true,
             registry:
               target.credentials === undefined
@@ -197,7 +220,7 @@ export class PluginImage extends pulumi.ComponentResource {
     this.repositories = args.targets.map((t) => t.repository);
     this.platforms = platforms;
     this.platformDigests = pulumi
-      .all(images.map((img) => img.digest))
+      .all(platformDigestList)
       .apply((digests) => Object.fromEntries(platforms.map((p, i) => [p, digests[i]])));
     this.buildArgs = { ...args.buildArgs };
     this.registerOutputs({

@@ -153,6 +153,34 @@ function parsePlatforms(raw: string): string[] | Invalid {
   return list;
 }
 
+/** A manifest digest as registries name content: `sha256:` and 64 lowercase hex digits. */
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+const REUSE_EXPECTED =
+  'a JSON object of platform → digest, e.g. {"linux/amd64":"sha256:<64 hex>","linux/arm64":"sha256:<64 hex>"}';
+
+/** Parses `reusePlatformDigests`: known platforms (as in `platforms`) to `sha256:` digests. */
+function parsePlatformDigests(raw: string): Readonly<Record<string, string>> | Invalid {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return refuse();
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return refuse();
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0) return refuse();
+  const platforms = parsePlatforms(JSON.stringify(entries.map(([p]) => p)));
+  if (isInvalid(platforms)) {
+    return refuse(`${REUSE_EXPECTED}; its keys: ${platforms.expected ?? PLATFORMS_EXPECTED}`);
+  }
+  for (const [p, d] of entries) {
+    if (typeof d !== "string" || !DIGEST_RE.test(d)) {
+      return refuse(`${REUSE_EXPECTED}; the digest of ${p} is not sha256:<64 hex>`);
+    }
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
 const BOTH: readonly StackName[] = ["prod", "local"];
 const PROD: readonly StackName[] = ["prod"];
 const LOCAL: readonly StackName[] = ["local"];
@@ -305,6 +333,31 @@ export const CONFIG_KEYS = {
     optional: false,
     parse: (raw: string): readonly string[] | Invalid => parseStringList(raw) ?? refuse(),
   },
+  rollbackTo: {
+    type: "string",
+    default: "",
+    description:
+      "Stable release tag to roll latest and its vX.Y back to: the release run of exactly this version takes them, reusing its images (docs/release.md, Rollback).",
+    expected: `a stable release tag such as ${RELEASE_TAG_PREFIX}1.2.2 (no pre-release)`,
+    stacks: BOTH,
+    note: "release workflow, from the ROLLBACK_TO variable",
+    optional: true,
+    parse: (raw: string) => {
+      const v = normaliseVersion(raw, RELEASE_TAG_PREFIX);
+      return v !== undefined && semver.prerelease(v.slice(RELEASE_TAG_PREFIX.length)) === null ? v : refuse();
+    },
+  },
+  reusePlatformDigests: {
+    type: "string",
+    default: "",
+    description:
+      "Set by the release's exact-tag guard, never by hand: JSON object platform → digest of this commit's images already in every registry; the image is re-tagged from them, nothing is built.",
+    expected: REUSE_EXPECTED,
+    stacks: BOTH,
+    note: "release workflow, exact-tag guard",
+    optional: true,
+    parse: parsePlatformDigests,
+  },
   ghcrUsername: {
     ...ruled("githubOwner", false, {
       default: "",
@@ -425,6 +478,22 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   requires("version", "enableImage"),
   requires("commit", "enableImage"),
   requires("commitTime", "enableImage"),
+  // Reuse joins exactly the platforms the program would build, no more, no fewer.
+  (cfg) => {
+    const reuse = cfg.reusePlatformDigests;
+    // An invalid `platforms` is reported by itself (and leaves the field unset).
+    if (reuse === undefined || (cfg.platforms as readonly string[] | undefined) === undefined)
+      return undefined;
+    const given = Object.keys(reuse).sort();
+    const want = [...cfg.platforms].sort();
+    return given.length === want.length && given.every((p, i) => p === want[i])
+      ? undefined
+      : invalid(
+          "reusePlatformDigests",
+          JSON.stringify(reuse),
+          `a digest for each of platforms ${JSON.stringify(cfg.platforms)} and no other`,
+        );
+  },
 ];
 
 /**

@@ -56,6 +56,14 @@ export interface RegistryEntry {
   readonly login?: Omit<RegistryLogin, "address">;
   /** Rank in release notes (lower first): the registry users should pull from first. */
   readonly displayRank: number;
+  /**
+   * The registry answers "denied" rather than "not found" for an image that was never pushed
+   * (GHCR, for a package that does not exist yet). The exact-tag guard (lib/exactTags.ts) then
+   * counts a denial of the login's credentials as absent: the push uses the same credentials, so
+   * it cannot write there either and nothing there can move. Elsewhere a denial fails the guard.
+   * Defaults to false.
+   */
+  readonly deniedMeansAbsent?: boolean;
 }
 
 /** `gcr.io/<project>/<imageName>` (served by the Artifact Registry repository `gcr.io`). */
@@ -90,6 +98,7 @@ export const REGISTRIES: readonly RegistryEntry[] = [
     login: { usernameEnv: "GHCR_USERNAME", passwordEnv: "GHCR_TOKEN" },
     // Public and pullable anonymously: shown first.
     displayRank: 0,
+    deniedMeansAbsent: true,
   },
   {
     key: "local",
@@ -174,4 +183,27 @@ export function orderedRegistryKeys(keys: readonly string[]): string[] {
   const rank = (key: string): number =>
     REGISTRIES.find((r) => r.key === key)?.displayRank ?? REGISTRIES.length;
   return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/**
+ * The credentials a registry's {@link RegistryEntry.login} names, read from `env` (the workflow's
+ * variables), for reading the registry outside Pulumi (the exact-tag guard); undefined when the
+ * registry has no login or its password variable is unset (anonymous). Throws when the password is
+ * set but the username variable is not.
+ */
+export function loginCredentials(
+  key: RegistryKey,
+  env: Readonly<Record<string, string | undefined>>,
+): { username: string; password: string } | undefined {
+  const login = registryEntry(key).login;
+  if (login === undefined) return undefined;
+  const password = env[login.passwordEnv] ?? "";
+  if (password === "") return undefined;
+  const username = login.username ?? (login.usernameEnv === undefined ? "" : (env[login.usernameEnv] ?? ""));
+  if (username === "") {
+    throw new Error(
+      `${login.passwordEnv} is set but ${login.usernameEnv ?? "the username"} is not (login to ${key})`,
+    );
+  }
+  return { username, password };
 }

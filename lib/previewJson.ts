@@ -81,17 +81,18 @@ export interface ParsedPreview {
   readonly changeSummary?: Readonly<Record<string, number>>;
 }
 
-type Json = Record<string, unknown>;
+/** A JSON object (the helpers below are shared with lib/releasePlan.ts). */
+export type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
+export function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function str(v: unknown): string | undefined {
+export function str(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-function strings(v: unknown): string[] {
+export function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 

@@ -13,6 +13,10 @@
 // `latest` or `vX.Y` backwards, and re-running the newest release is idempotent.
 // Pre-releases in `releasedVersions` are ignored (a v1.3.0-rc.1 must not block `latest` for
 // v1.2.4), as are tags that are not semver (a stray `v-test` tag must not block every release).
+//
+// Rollback (`rollbackTo`, docs/release.md "Rollback"): a release run whose version equals
+// `rollbackTo` takes `latest` and its `vX.Y` whatever else was released; a run of any other version
+// ignores it, so the next normal release moves them forward again.
 import * as semver from "semver";
 
 /**
@@ -68,6 +72,8 @@ export interface TagInput {
   readonly releasedVersions: readonly string[];
   /** Release tag prefix. Defaults to {@link RELEASE_TAG_PREFIX}. */
   readonly prefix?: string;
+  /** A stable release to roll `latest` and its `vX.Y` back to (see {@link floatingMoves}). Defaults to none. */
+  readonly rollbackTo?: string;
 }
 
 /** Parses `<prefix>?<semver>` strictly; undefined when not semver. */
@@ -120,7 +126,7 @@ export function deriveReleaseTags(input: TagInput): ReleaseTag[] {
   if (v.prerelease.length > 0) {
     return tags;
   }
-  const moves = floatingMoves(v, input.releasedVersions, prefix);
+  const moves = floatingMoves(v, input.releasedVersions, { prefix, rollbackTo: input.rollbackTo });
   if (moves.minor) {
     tags.push({ role: "minor", tag: `${prefix}${v.major}.${v.minor}` });
   }
@@ -130,22 +136,37 @@ export function deriveReleaseTags(input: TagInput): ReleaseTag[] {
   return tags;
 }
 
+/** Options of {@link floatingMoves}. */
+export interface FloatingOptions {
+  /** Release tag prefix. Defaults to {@link RELEASE_TAG_PREFIX}. */
+  readonly prefix?: string;
+  /**
+   * A stable release tag to roll back to: a release of exactly this version moves `latest` and its
+   * `vX.Y` onto itself regardless of newer releases. Any other version ignores it.
+   */
+  readonly rollbackTo?: string;
+}
+
 /**
  * Whether a release of `version` moves `vX.Y` (`minor`) and `latest`, given every other release
- * tag: only a stable release ≥ every stable released version of its line / overall. The one rule
- * behind the image tags and the GitHub Release's "Latest" mark.
+ * tag: only a stable release ≥ every stable released version of its line / overall, or the
+ * rollback target itself. The one rule behind the image tags and the GitHub Release's "Latest" mark.
  */
 export function floatingMoves(
   version: string | semver.SemVer,
   releasedVersions: readonly string[],
-  prefix: string = RELEASE_TAG_PREFIX,
+  opts: FloatingOptions = {},
 ): { minor: boolean; latest: boolean } {
+  const prefix = opts.prefix ?? RELEASE_TAG_PREFIX;
   const v = typeof version === "string" ? parse(version, prefix) : version;
   if (v === undefined) {
     throw new Error(`version ${JSON.stringify(version)} is not a semantic version (e.g. ${prefix}1.2.3)`);
   }
   if (v.prerelease.length > 0) {
     return { minor: false, latest: false };
+  }
+  if (isRollbackTarget(v, opts.rollbackTo, prefix)) {
+    return { minor: true, latest: true };
   }
   const stableReleased = releasedVersions
     .map((r) => parse(r, prefix))
@@ -155,6 +176,21 @@ export function floatingMoves(
     minor: stableReleased.every((r) => r.major !== v.major || r.minor !== v.minor || semver.gte(v, r)),
     latest: stableReleased.every((r) => semver.gte(v, r)),
   };
+}
+
+/**
+ * Whether `version` is the rollback target `rollbackTo`: the same stable version, build metadata
+ * included (`v1.2.3+a` is not `v1.2.3+b`: they are different tags). Unset or not semver: false.
+ */
+export function isRollbackTarget(
+  version: string | semver.SemVer,
+  rollbackTo: string | undefined,
+  prefix: string = RELEASE_TAG_PREFIX,
+): boolean {
+  if (rollbackTo === undefined || rollbackTo === "") return false;
+  const v = typeof version === "string" ? parse(version, prefix) : version;
+  const r = parse(rollbackTo, prefix);
+  return v !== undefined && r !== undefined && r.prerelease.length === 0 && r.raw === v.raw;
 }
 
 /** The tag strings of `deriveReleaseTags`. */

@@ -182,18 +182,26 @@ export interface ReleaseMeta {
   readonly prerelease: boolean;
   /**
    * Marks the GitHub Release as "Latest": a stable release higher than every released stable tag,
-   * so a backport (v1.1.9 after v1.2.0) does not move it backwards — the same rule as `latest`.
+   * so a backport (v1.1.9 after v1.2.0) does not move it backwards, or the rollback target — the
+   * same rule as `latest`.
    */
   readonly latest: boolean;
 }
 
-/** {@link ReleaseMeta} of `version` given every other existing release tag. */
-export function releaseMeta(version: string, releasedVersions: readonly string[]): ReleaseMeta {
+/**
+ * {@link ReleaseMeta} of `version` given every other existing release tag and the rollback target
+ * (`rollbackTo`, unset normally).
+ */
+export function releaseMeta(
+  version: string,
+  releasedVersions: readonly string[],
+  rollbackTo?: string,
+): ReleaseMeta {
   const prerelease = isPrerelease(version);
   return {
     previousTag: previousRelease(version, releasedVersions) ?? "",
     prerelease,
-    latest: floatingMoves(version, releasedVersions).latest,
+    latest: floatingMoves(version, releasedVersions, { rollbackTo }).latest,
   };
 }
 

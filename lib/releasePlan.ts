@@ -11,6 +11,8 @@ import { PROJECT } from "./config";
 import { BASE_IMAGE_ARGS } from "./evidence";
 import { PLUGIN_IMAGE_TYPE } from "./imageTarget";
 import {
+  isObject,
+  type Json,
   ParsedPreview,
   parseUrn,
   PlanDiagnostic,
@@ -18,9 +20,11 @@ import {
   PlanStep,
   plainText,
   shown,
+  str,
+  strings,
   UNKNOWN_VALUE,
 } from "./previewJson";
-import { deriveReleaseTags } from "./release";
+import { deriveReleaseTags, RELEASE_TAG_PREFIX } from "./release";
 
 /** First line of every plan comment; the workflow finds its own comment by it. */
 export const PLAN_MARKER = "<!-- cq-release-plan -->";
@@ -34,20 +38,6 @@ export class ReleasePlanError extends Error {
     super(message);
     this.name = "ReleasePlanError";
   }
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
-
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
 /** Inline code: no backticks, no line breaks, at most `max` characters. */
@@ -645,11 +635,6 @@ function configValue(preview: ParsedPreview, key: string): string | undefined {
   return v === undefined || v === "[secret]" || v === "" ? undefined : v;
 }
 
-/** The release tag prefix the previewed stack uses (config `releaseTagPrefix`, default `v`). */
-export function releaseTagPrefix(preview: ParsedPreview): string {
-  return configValue(preview, "releaseTagPrefix") ?? "v";
-}
-
 function stackOf(preview: ParsedPreview): string | undefined {
   const urn = preview.steps[0]?.urn;
   return urn === undefined ? undefined : parseUrn(urn).stack;
@@ -700,7 +685,7 @@ function summaryLine(preview: ParsedPreview): string {
 export function renderReleasePlan(input: ReleasePlanInput): string {
   const { preview } = input;
   const outputs: Json = { ...previousOutputs(preview), ...(input.outputs ?? {}) };
-  const prefix = releaseTagPrefix(preview);
+  const prefix = RELEASE_TAG_PREFIX;
   const previewVersion = configValue(preview, "version");
   const commit = configValue(preview, "commit");
 

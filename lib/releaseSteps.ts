@@ -2,7 +2,14 @@
 // scripts/release/steps.ts). Pure; tested by tables in test/releaseSteps.test.ts.
 import * as pulumi from "@pulumi/pulumi";
 
-import { ConfigError, normaliseVersion, parseConfig, PROJECT, rfc3339Seconds } from "./config";
+import {
+  ConfigError,
+  normaliseVersion,
+  parseConfig,
+  PROJECT,
+  rfc3339Seconds,
+  type StackConfig,
+} from "./config";
 import { allowedRegistries } from "./imageRegistries";
 import { orderedRegistries, parseReleaseOutputs, ReleaseStackOutputs } from "./releaseNotes";
 import { RELEASE_TAG_PREFIX, signingIdentity } from "./release";
@@ -153,12 +160,11 @@ export function checkReleaseOutputs(outputs: unknown, expect: ReleaseExpectation
 }
 
 /**
- * The policy pack's config for a run of `stack`: pushes are allowed only to the registries the
- * stack's own config enables (lib/imageRegistries.ts), from `pulumi config --json` (values of
- * secrets are not needed: only whether they are set). Throws ReleaseStepError naming every
- * problem of the stack's config.
+ * The stack's validated configuration from `pulumi config --json` (values of secrets are not
+ * needed, only whether they are set). Throws ReleaseStepError naming every problem of the stack's
+ * config, as the program would refuse it.
  */
-export function policyConfig(pulumiConfigJson: unknown): Record<string, unknown> {
+export function stackConfigFromJson(pulumiConfigJson: unknown): StackConfig {
   if (typeof pulumiConfigJson !== "object" || pulumiConfigJson === null) {
     throw new ReleaseStepError(
       `pulumi config --json: expected an object, got ${JSON.stringify(pulumiConfigJson)}`,
@@ -168,7 +174,7 @@ export function policyConfig(pulumiConfigJson: unknown): Record<string, unknown>
   const prefix = `${PROJECT}:`;
   const entry = (key: string) => entries[prefix + key];
   try {
-    const cfg = parseConfig({
+    return parseConfig({
       get: (key) => {
         const v = entry(key)?.value;
         return v === undefined ? undefined : String(v);
@@ -179,9 +185,18 @@ export function policyConfig(pulumiConfigJson: unknown): Record<string, unknown>
         .filter((k) => k.startsWith(prefix))
         .map((k) => k.slice(prefix.length)),
     });
-    return { "images-push-to-allowed-registries": { allowedRegistries: allowedRegistries(cfg) } };
   } catch (err) {
     if (err instanceof ConfigError) throw new ReleaseStepError(`stack config: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * The policy pack's config for a run of `stack`: pushes are allowed only to the registries the
+ * stack's own config enables (lib/imageRegistries.ts), from `pulumi config --json`. Throws
+ * ReleaseStepError naming every problem of the stack's config.
+ */
+export function policyConfig(pulumiConfigJson: unknown): Record<string, unknown> {
+  const cfg = stackConfigFromJson(pulumiConfigJson);
+  return { "images-push-to-allowed-registries": { allowedRegistries: allowedRegistries(cfg) } };
 }

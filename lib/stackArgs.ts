@@ -81,6 +81,7 @@ export function imageArgsFromConfig(cfg: StackConfig, inputs: CredentialInputs):
       version: cfg.version,
       commit: cfg.commit,
       releasedVersions: cfg.releasedVersions,
+      rollbackTo: cfg.rollbackTo,
     }),
     platforms: cfg.platforms,
     buildArgs: buildArgs(cfg),
@@ -96,5 +97,6 @@ export function imageArgsFromConfig(cfg: StackConfig, inputs: CredentialInputs):
     cache: cfg.cache,
     ghaCache: cfg.cache && ghaCacheAvailable(inputs.env),
     builder: cfg.builder,
+    reusePlatformDigests: cfg.reusePlatformDigests,
   };
 }

@@ -26,6 +26,15 @@
 #   notes     notes.sh + github-release.sh with a stand-in `gh` (GitHub is not reachable): the
 #             body names the digest and the verify command; the Release is created with the
 #             evidence as assets (refused without them), not "Latest", not a pre-release
+#   exact     the exact-tag guard (exact-tags.sh inside up.sh): a re-run of the tag re-tags without
+#             building and every tag of the repository keeps its digest, with the state intact and
+#             again from an empty state (the indexes re-created from the same sources must be
+#             byte-identical); the tag moved to another commit is refused before `pulumi up`, with
+#             the message, and a wrong override changes nothing
+#   rollback  (stable tags only) the next patch is released (built, takes latest); ROLLBACK_TO=<tag>
+#             and a re-run of the tag put latest and vX.Y back on its original index digest, with no
+#             build, and `npm run verify` of latest passes on the original signature and evidence;
+#             the next release's re-run without ROLLBACK_TO moves them forward again
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
@@ -47,6 +56,11 @@ expect() {
 # output FILE KEY: a value from a $GITHUB_OUTPUT file (single-line form).
 output() { sed -n "s/^$2=//p" "$1" | tail -n1; }
 tsnode() { "${ROOT}/node_modules/.bin/ts-node" --transpile-only "$@"; }
+# shellcheck source=scripts/lib/registry.sh
+source "${ROOT}/scripts/lib/registry.sh"
+# tag_digest TAG: the digest the registry serves for ${image}:TAG; snapshot_image: every tag's.
+tag_digest() { registry_digest "${image#*/}" "$1"; }
+snapshot_image() { registry_snapshot "${image#*/}"; }
 # derive_tags VERSION COMMIT RELEASED_JSON: the tags lib/release.ts derives, as JSON.
 derive_tags() {
 	tsnode -e 'import { deriveTags } from "./lib/release";
@@ -96,6 +110,10 @@ mkdir -p "${RUNNER_TEMP}"
 export PULUMI_STACK=local PULUMI_BACKEND_URL="file://${repo}/.pulumi-local"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-local-only}"
 image="${CQ_REGISTRY}/cq-source-s3-release-rehearsal"
+# The repository starts without releases (its build cache stays): the commits here are the same
+# every run, so the exact-tag guard would otherwise find the last rehearsal's release of this very
+# commit and re-tag it instead of building.
+registry_reset "${image#*/}" || die "could not empty ${image}"
 # configure.sh sets the ghcr identity for every stack; the local stack pushes to localRegistry only
 # (its registryLogins output is empty, so nothing logs in; the policy allows that registry alone).
 export GHCR_USERNAME=rehearsal GHCR_TOKEN=rehearsal-unused-token
@@ -322,6 +340,112 @@ expect "gh release call" "$(grep '^release create' "${work}/gh.calls")" \
 	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false ${a}-linux-amd64.cdx.json ${a}-linux-amd64.spdx.json ${a}-linux-arm64.cdx.json ${a}-linux-arm64.spdx.json ${a}.provenance.json"
 expect "provenance asset commit" "$(jq -r '.predicate.buildDefinition.resolvedDependencies[0].digest.gitCommit' "${a}.provenance.json")" "${GITHUB_SHA}"
 expect "SPDX asset of arm64" "$(jq -r --arg d "${arm64}" 'tostring | contains($d)' "${a}-linux-arm64.spdx.json")" true
+
+# --- exact tags: re-runs re-tag without building; a moved tag is refused --------------------------
+local_up="${ROOT}/node_modules/.bin/ts-node --transpile-only scripts/release/local-up.ts"
+# release_up NAME VERSION SHA [VAR=VALUE]...: up.sh as that tag's release run, with the real
+# `pulumi up` substitute; log in ${work}/up-NAME.log, outputs in ${work}/github-output.NAME.
+release_up() {
+	local name="$1" version="$2" sha="$3"
+	shift 3
+	env GITHUB_SHA="${sha}" GITHUB_REF="refs/tags/${version}" GITHUB_REF_NAME="${version}" \
+		PULUMI_UP_COMMAND="${local_up}" GITHUB_OUTPUT="${work}/github-output.${name}" "$@" \
+		bash scripts/release/up.sh >"${work}/up-${name}.log" 2>&1 ||
+		die "up.sh (${name}) failed: $(tail -n 30 "${work}/up-${name}.log")"
+}
+# images_in_state: how many docker-build Images the stack holds (0: nothing can have been built).
+images_in_state() {
+	pulumi stack export --stack local | jq '[.deployment.resources[] | select(.type == "docker-build:index:Image")] | length'
+}
+# expect_retag NAME: the guard chose to re-tag, the update built nothing, the digest is ${digest}.
+expect_retag() {
+	expect "$1: exact-tag guard" "$(sed -n 's/^exact-tags=//p' "${RUNNER_TEMP}/exact-tags.out")" reuse
+	expect "$1: index digest the exact tags held" "$(sed -n 's/^index-digest=//p' "${RUNNER_TEMP}/exact-tags.out")" "${digest}"
+	expect "$1: imageDigest" "$(jq -r .imageDigest "${RUNNER_TEMP}/outputs.json")" "${digest}"
+	expect "$1: docker-build Images in the state" "$(images_in_state)" 0
+}
+snapshot="${work}/registry.before-exact"
+snapshot_image >"${snapshot}"
+
+log "step exact tags: a re-run of ${TAG}"
+release_up rerun "${TAG}" "${GITHUB_SHA}"
+expect_retag "re-run"
+expect "re-run: every tag of ${image#*/} (digests)" "$(snapshot_image)" "$(cat "${snapshot}")"
+
+log "step exact tags: a re-run of ${TAG} after the state was lost"
+pulumi stack rm --stack local --force --yes --preserve-config >/dev/null
+pulumi stack init local --non-interactive >/dev/null
+release_up lost-state "${TAG}" "${GITHUB_SHA}"
+expect_retag "lost state"
+expect "lost state: state resources" "$(pulumi stack export --stack local | jq -c '[.deployment.resources[].type
+	| select(startswith("pulumi:") | not)] | group_by(.) | map({(.[0]): length}) | add')" \
+	"$(jq -c '{"cq-release:image:PluginImage": 1, "docker-build:index:Index": length}' <<<"${want_tags}")"
+# The indexes were created anew from the same sources: the same bytes, so no tag moved.
+expect "lost state: every tag of ${image#*/} (digests)" "$(snapshot_image)" "$(cat "${snapshot}")"
+
+log "step exact tags: ${TAG} moved to another commit is refused"
+commit "2025-06-01T00:00:00+00:00" "another commit tagged ${TAG}"
+moved_sha="$(git rev-parse HEAD)"
+git tag -f -a "${TAG}" -m "${TAG}" >/dev/null
+git push -q -f origin "refs/tags/${TAG}"
+for override in "" v0.0.1; do
+	: >"${work}/up-fails.calls"
+	if ALLOW_EXACT_TAG_MOVE="${override}" GITHUB_SHA="${moved_sha}" PULUMI_UP_COMMAND="bash ${work}/up-fails.sh" \
+		UP_LOCK_ATTEMPTS=1 GITHUB_OUTPUT=/dev/null bash scripts/release/up.sh >"${work}/up-moved.log" 2>&1; then
+		die "up.sh released ${TAG} from another commit (ALLOW_EXACT_TAG_MOVE=${override})"
+	fi
+	expect "moved tag (override '${override}'): pulumi up calls" "$(wc -l <"${work}/up-fails.calls")" 0
+	for want in "exact tags are immutable: ${TAG} is commit ${GITHUB_SHA}'s build (${digest}), not this commit's" \
+		"${image}:${TAG} is ${digest}" "This run (commit ${moved_sha}) pushed nothing" \
+		"set ALLOW_EXACT_TAG_MOVE=${TAG} for this one run"; do
+		grep -qF "${want}" "${work}/up-moved.log" || die "the refusal lacks '${want}': $(cat "${work}/up-moved.log")"
+	done
+	log "ok: refused (override '${override}'): $(grep -F 'exact tags are immutable' "${work}/up-moved.log" | head -c 300)…"
+done
+expect "moved tag: every tag of ${image#*/} (digests)" "$(snapshot_image)" "$(cat "${snapshot}")"
+git tag -f -a "${TAG}" -m "${TAG}" "${GITHUB_SHA}" >/dev/null
+git push -q -f origin "refs/tags/${TAG}"
+git reset -q --hard "${GITHUB_SHA}"
+
+# --- rollback: latest back on an earlier release's digest, signature intact ----------------------
+if [[ "${TAG}" == *-* ]]; then
+	log "step rollback: skipped (${TAG} is a pre-release, which never takes latest)"
+else
+	next="$(tsnode -e 'import * as semver from "semver"; console.log("v" + semver.inc(process.argv[1].slice(1), "patch"));' "${TAG}")"
+	minor="${TAG%.*}"
+	# The stand-in "other release" of the up step pushed only a tag; without it the next patch is newest.
+	git -C "${work}/origin.git" tag -d "${newer}" >/dev/null
+	commit "2025-07-01T00:00:00+00:00" "release ${next}"
+	next_sha="$(git rev-parse HEAD)"
+	git tag -a "${next}" -m "${next}"
+	git push -q origin main "refs/tags/${next}"
+
+	log "step rollback: ${next} released (built) and takes latest"
+	release_up next "${next}" "${next_sha}"
+	expect "${next}: exact-tag guard" "$(sed -n 's/^exact-tags=//p' "${RUNNER_TEMP}/exact-tags.out")" build
+	next_digest="$(jq -r .imageDigest "${RUNNER_TEMP}/outputs.json")"
+	[[ "${next_digest}" != "${digest}" ]] || die "${next} has ${TAG}'s digest"
+	for t in latest "${minor}" "${next}"; do expect "after ${next}: ${t}" "$(tag_digest "${t}")" "${next_digest}"; done
+
+	log "step rollback: ROLLBACK_TO=${TAG}, re-run ${TAG}"
+	release_up rollback "${TAG}" "${GITHUB_SHA}" ROLLBACK_TO="${TAG}"
+	grep -qF "::warning::ROLLBACK_TO=${TAG} is set" "${work}/up-rollback.log" || die "no rollback warning"
+	expect_retag "rollback"
+	for t in latest "${minor}" "${TAG}"; do expect "after the rollback: ${t}" "$(tag_digest "${t}")" "${digest}"; done
+	expect "after the rollback: ${next}" "$(tag_digest "${next}")" "${next_digest}"
+	# The original run's signature and evidence name this digest: a consumer's check still passes.
+	verify_status 0 "latest after the rollback" "${image}@$(tag_digest latest)" "${pinned[@]}"
+	expect "rollback: the GitHub Release of ${TAG} is Latest" "$(tsnode scripts/release-notes.ts --print-meta \
+		--version "${TAG}" --released-versions "$(jq -nc --arg n "${next}" '[$n]')" --rollback-to "${TAG}" | jq -r .latest)" true
+
+	log "step rollback: the next normal release (a re-run of ${next}) undoes it"
+	release_up undo "${next}" "${next_sha}"
+	grep -qF "::warning::ROLLBACK_TO" "${work}/up-undo.log" && die "a warning about ROLLBACK_TO without it"
+	expect "undo: docker-build Images in the state" "$(images_in_state)" 0
+	for t in latest "${minor}" "${next}"; do expect "after ${next} again: ${t}" "$(tag_digest "${t}")" "${next_digest}"; done
+	expect "after ${next} again: ${TAG}" "$(tag_digest "${TAG}")" "${digest}"
+	git reset -q --hard "${GITHUB_SHA}"
+fi
 
 expect "checkout's Pulumi.local.yaml" "$(sha256sum "${ROOT}/Pulumi.local.yaml")" "${checkout_stack_file}"
 log "passed in $((SECONDS - t0)) s: ${TAG} → ${refs} (tags $(jq -r 'join(", ")' <<<"${want_tags}"))"

@@ -5,7 +5,7 @@
 //     --outputs outputs.json [--released-versions '["v1.2.2"]'] [--notes-file generated.md]
 //
 // `--print-meta` instead prints {"previousTag","prerelease","latest"} as JSON for the workflow
-// (needs only --version and --released-versions).
+// (needs only --version and --released-versions; `--rollback-to vX.Y.Z` when a rollback is set).
 // `--outputs -` (the default) reads the JSON from stdin. Exit status 1 with a message naming the
 // bad key on any invalid input, so the workflow never publishes a half-filled Release.
 import { readFileSync } from "node:fs";
@@ -15,7 +15,7 @@ import { previousRelease, releaseMeta, ReleaseNotesError, renderReleaseNotes } f
 const USAGE =
   "usage: release-notes --version vX.Y.Z --repository owner/name [--outputs FILE|-] " +
   "[--previous-tag TAG | --released-versions JSON] [--notes-file FILE] [--server-url URL] [--repository-id N]\n" +
-  "       release-notes --print-meta --version vX.Y.Z --released-versions JSON";
+  "       release-notes --print-meta --version vX.Y.Z --released-versions JSON [--rollback-to vX.Y.Z]";
 
 function readJson(what: string, text: string): unknown {
   try {
@@ -38,6 +38,7 @@ function main(argv: string[]): string {
       "server-url": { type: "string" },
       "repository-id": { type: "string" },
       "print-meta": { type: "boolean", default: false },
+      "rollback-to": { type: "string" },
     },
     strict: true,
   });
@@ -53,7 +54,8 @@ function main(argv: string[]): string {
   }
   if (values["print-meta"]) {
     if (values.version === undefined) throw new ReleaseNotesError(`--version is required\n${USAGE}`);
-    return JSON.stringify(releaseMeta(values.version, released ?? [])) + "\n";
+    const rollbackTo = values["rollback-to"] === "" ? undefined : values["rollback-to"];
+    return JSON.stringify(releaseMeta(values.version, released ?? [], rollbackTo)) + "\n";
   }
   if (values.version === undefined || values.repository === undefined) {
     throw new ReleaseNotesError(`--version and --repository are required\n${USAGE}`);

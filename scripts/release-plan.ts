@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 import { parsePreviewText, PreviewJsonError } from "../lib/previewJson";
-import { planComment, releaseTagPrefix, ReleasePlanError, renderReleasePlan } from "../lib/releasePlan";
+import { planComment, ReleasePlanError, renderReleasePlan } from "../lib/releasePlan";
 import { releasedVersions } from "../lib/releaseSteps";
 
 const USAGE =
@@ -86,7 +86,7 @@ export function main(argv: string[]): string {
 
   let released: string[] | undefined;
   if (values.tags !== undefined) {
-    released = releasedVersions("", read("tags", values.tags).split("\n"), releaseTagPrefix(preview));
+    released = releasedVersions("", read("tags", values.tags).split("\n"));
   } else if (values["released-versions"] !== undefined) {
     const parsed = json("--released-versions", values["released-versions"]);
     if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === "string")) {

@@ -16,6 +16,8 @@ import {
 import { LOCAL, PROD, source, unwrap } from "./mocks";
 
 const P = "cq-source-s3-release";
+const D1 = `sha256:${"1".repeat(64)}`;
+const D2 = `sha256:${"2".repeat(64)}`;
 
 describe("config: valid stacks", () => {
   it("applies every default for a prod config", () => {
@@ -68,6 +70,20 @@ describe("config: valid stacks", () => {
     const cfg = parseConfig(source({ ...LOCAL, builder: "", runtimeImage: "" }));
     assert.equal(cfg.builder, undefined);
     assert.equal(cfg.runtimeImage, undefined);
+  });
+
+  it("normalises rollbackTo to the tag form and keeps it unset by default", () => {
+    assert.equal(parseConfig(source(PROD)).rollbackTo, undefined);
+    assert.equal(parseConfig(source({ ...PROD, rollbackTo: "1.2.2" })).rollbackTo, "v1.2.2");
+  });
+
+  it("reads reusePlatformDigests naming every platform, in any order", () => {
+    const reuse = { "linux/arm64": D2, "linux/amd64": D1 };
+    assert.equal(parseConfig(source(PROD)).reusePlatformDigests, undefined);
+    assert.deepEqual(
+      parseConfig(source({ ...PROD, reusePlatformDigests: JSON.stringify(reuse) })).reusePlatformDigests,
+      reuse,
+    );
   });
 
   it("reports every problem at once", () => {
@@ -272,6 +288,36 @@ describe("config: invalid values name the key, the value and what is expected", 
       "pool id starting with a hyphen (refused here, not later by the identity component)",
       { wifPoolId: "-abcd" },
       `${P}:wifPoolId: invalid value "-abcd": expected 4-32 characters of lowercase letters, digits and hyphens, not starting with gcp-, not starting or ending with a hyphen`,
+    ],
+    [
+      "rollbackTo a pre-release",
+      { rollbackTo: "v1.2.3-rc.1" },
+      `${P}:rollbackTo: invalid value "v1.2.3-rc.1": expected a stable release tag such as v1.2.2 (no pre-release)`,
+    ],
+    [
+      "rollbackTo not semver",
+      { rollbackTo: "v1.2" },
+      `${P}:rollbackTo: invalid value "v1.2": expected a stable release tag such as v1.2.2 (no pre-release)`,
+    ],
+    [
+      "reusePlatformDigests not an object",
+      { reusePlatformDigests: '["sha256:00"]' },
+      `${P}:reusePlatformDigests: invalid value "[\\"sha256:00\\"]": expected a JSON object of platform → digest, e.g. {"linux/amd64":"sha256:<64 hex>","linux/arm64":"sha256:<64 hex>"}`,
+    ],
+    [
+      "reusePlatformDigests with a short digest",
+      { reusePlatformDigests: JSON.stringify({ "linux/amd64": "sha256:abc", "linux/arm64": D2 }) },
+      `${P}:reusePlatformDigests: invalid value ${JSON.stringify(JSON.stringify({ "linux/amd64": "sha256:abc", "linux/arm64": D2 }))}: expected a JSON object of platform → digest, e.g. {"linux/amd64":"sha256:<64 hex>","linux/arm64":"sha256:<64 hex>"}; the digest of linux/amd64 is not sha256:<64 hex>`,
+    ],
+    [
+      "reusePlatformDigests with an unknown platform",
+      { reusePlatformDigests: JSON.stringify({ "windows/amd64": D1 }) },
+      `${P}:reusePlatformDigests: invalid value ${JSON.stringify(JSON.stringify({ "windows/amd64": D1 }))}: expected a JSON object of platform → digest, e.g. {"linux/amd64":"sha256:<64 hex>","linux/arm64":"sha256:<64 hex>"}; its keys: a JSON list of distinct platforms os/arch, e.g. ["linux/amd64","linux/arm64"]; unsupported os "windows" (supported: linux)`,
+    ],
+    [
+      "reusePlatformDigests for other platforms than the build's",
+      { reusePlatformDigests: JSON.stringify({ "linux/amd64": D1 }) },
+      `${P}:reusePlatformDigests: invalid value ${JSON.stringify(JSON.stringify({ "linux/amd64": D1 }))}: expected a digest for each of platforms ["linux/amd64","linux/arm64"] and no other`,
     ],
     [
       "missing owner",

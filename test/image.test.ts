@@ -340,3 +340,122 @@ describe("image component: cache off, pre-release", () => {
     );
   });
 });
+
+describe("image component: reuse mode (reusePlatformDigests), gcr + ghcr", () => {
+  // The digests a build of this commit got (the build's own fake digests), so the indexes must come
+  // out exactly as in a build.
+  const amd64 = fakeDigest('plugin-linux-amd64:["linux/amd64"]');
+  const arm64 = fakeDigest('plugin-linux-arm64:["linux/arm64"]');
+  let image: InstanceType<ImageModule["PluginImage"]>;
+  let built: { digest: string; refs: Record<string, string> };
+
+  before(async () => {
+    await setupMocks();
+    const mod = await import("../components/image");
+    const build = new mod.PluginImage(
+      "plugin",
+      imageArgsFromConfig(parseConfig(source(PROD)), { gcrAccessToken: "ya29.t", env: {} }),
+    );
+    built = { digest: await unwrap(build.digest), refs: await unwrap(build.refs) };
+    await settle();
+
+    await setupMocks();
+    const cfg = parseConfig(
+      // Keys in another order than `platforms`: the sources still follow `platforms`.
+      source({
+        ...PROD,
+        reusePlatformDigests: JSON.stringify({ "linux/arm64": arm64, "linux/amd64": amd64 }),
+      }),
+    );
+    image = new mod.PluginImage("plugin", imageArgsFromConfig(cfg, { gcrAccessToken: "ya29.t", env: {} }));
+    await unwrap(image.pullCommands);
+    await settle();
+  });
+
+  it("registers no Image (nothing is built), and one Index per registry × tag", () => {
+    const types = customResources().map((r) => r.type);
+    assert.equal(types.filter((t) => t === "docker-build:index:Image").length, 0);
+    assert.equal(types.filter((t) => t === "docker-build:index:Index").length, 8);
+    assert.equal(types.length, 8);
+  });
+
+  it("joins the given digests in platforms order in each registry", () => {
+    for (const [key, repo] of [
+      ["gcr", "gcr.io/example-cq-release/cq-source-s3"],
+      ["ghcr", "ghcr.io/example-org/cq-source-s3"],
+    ]) {
+      for (const role of ["sha", "version", "minor", "latest"]) {
+        assert.deepEqual(byName(`plugin-${key}-${role}`).inputs.sources, [
+          `${repo}@${amd64}`,
+          `${repo}@${arm64}`,
+        ]);
+      }
+    }
+    assert.equal(byName("plugin-ghcr-version").inputs.tag, "ghcr.io/example-org/cq-source-s3:v1.2.3");
+    assert.equal(
+      byName("plugin-gcr-sha").inputs.tag,
+      "gcr.io/example-cq-release/cq-source-s3:v1.2.3-abc1234",
+    );
+  });
+
+  it("outputs what a build of the same digests outputs: index digest, refs, platform digests", async () => {
+    assert.equal(await unwrap(image.digest), built.digest);
+    assert.deepEqual(await unwrap(image.refs), built.refs);
+    assert.deepEqual(await unwrap(image.platformDigests), { "linux/amd64": amd64, "linux/arm64": arm64 });
+    assert.deepEqual(image.tags, ["v1.2.3-abc1234", "v1.2.3", "v1.2", "latest"]);
+    assert.equal(image.buildArgs.SOURCE_DATE_EPOCH, "1741064767");
+  });
+
+  it("keeps retainOnDelete on every Index and the registry credentials secret", () => {
+    for (const r of customResources()) assert.equal(r.retainOnDelete, true, r.name);
+    assert.equal(containsSecret(byName("plugin-gcr-latest").inputs.registry), true);
+  });
+
+  it("refuses digests for other platforms than it builds", async () => {
+    const mod = await import("../components/image");
+    assert.throws(
+      () =>
+        new mod.PluginImage("bad-reuse", {
+          targets: [{ key: "local", address: "a:1", repository: "a:1/i" }],
+          tags: [
+            { role: "sha", tag: "v1-abc1234" },
+            { role: "version", tag: "v1" },
+          ],
+          buildArgs: {},
+          labels: {},
+          reusePlatformDigests: { "linux/amd64": amd64 },
+        }),
+      {
+        message:
+          "PluginImage: reusePlatformDigests names linux/amd64, but the platforms are linux/amd64,linux/arm64",
+      },
+    );
+  });
+});
+
+describe("image component: rollback (rollbackTo = version)", () => {
+  it("forces latest and the minor tag onto the release despite a newer one, from its images", async () => {
+    await setupMocks();
+    const mod = await import("../components/image");
+    const digests = { "linux/amd64": fakeDigest("old-amd64"), "linux/arm64": fakeDigest("old-arm64") };
+    const cfg = parseConfig(
+      source({
+        ...LOCAL,
+        version: "v1.2.2",
+        releasedVersions: '["v1.2.3","v1.3.0"]',
+        rollbackTo: "v1.2.2",
+        reusePlatformDigests: JSON.stringify(digests),
+      }),
+    );
+    const image = new mod.PluginImage("rb", imageArgsFromConfig(cfg, { env: {} }));
+    await unwrap(image.digest);
+    await settle();
+    assert.deepEqual(image.tags, ["v1.2.2-0123456", "v1.2.2", "v1.2", "latest"]);
+    assert.deepEqual(byName("rb-local-latest").inputs.sources, [
+      `127.0.0.1:5000/cq-source-s3@${digests["linux/amd64"]}`,
+      `127.0.0.1:5000/cq-source-s3@${digests["linux/arm64"]}`,
+    ]);
+    assert.deepEqual(byName("rb-local-latest").inputs.sources, byName("rb-local-version").inputs.sources);
+    assert.equal(customResources().filter((r) => r.type === "docker-build:index:Image").length, 0);
+  });
+});

@@ -8,6 +8,7 @@ import {
   allowedRegistries,
   configCredentials,
   imageRepositories,
+  loginCredentials,
   loginsFor,
   orderedRegistryKeys,
   REGISTRIES,
@@ -110,6 +111,19 @@ describe("imageRegistries: what the workflows log in to and what the policy allo
   it("finds the release workflow's signing and evidence steps", () => {
     assert.ok(loginSteps.length >= 4, JSON.stringify(loginSteps.map((s) => s.run)));
   });
+  // The exact-tag guard reads every registry with the same logins, inside up.sh.
+  const upSteps = Object.values(workflow.jobs).flatMap((j) =>
+    (j.steps ?? []).filter((s) => /scripts\/release\/up\.sh/.test(s.run ?? "")),
+  );
+  it("finds the release workflow's up step", () => assert.equal(upSteps.length, 1));
+  for (const entry of REGISTRIES.filter((r) => r.login !== undefined && r.key !== "local")) {
+    it(`release.yml passes the ${entry.key} login's variables to the up step (the exact-tag guard)`, () => {
+      const login = entry.login as NonNullable<typeof entry.login>;
+      for (const v of [login.passwordEnv, ...(login.usernameEnv === undefined ? [] : [login.usernameEnv])]) {
+        assert.ok(v in (upSteps[0].env ?? {}), `up.sh step: no ${v}`);
+      }
+    });
+  }
   for (const entry of REGISTRIES.filter((r) => r.login !== undefined && r.key !== "local")) {
     it(`release.yml passes the ${entry.key} login's variables to the steps that push evidence`, () => {
       const login = entry.login as NonNullable<typeof entry.login>;
@@ -141,4 +155,19 @@ describe("imageRegistries: push credentials from config", () => {
       assert.equal((CONFIG_KEYS[c.passwordKey] as { secret?: boolean }).secret, true);
     });
   }
+});
+
+describe("imageRegistries: login credentials for reading outside Pulumi", () => {
+  it("reads each login's variables: a fixed or variable username, the password", () => {
+    const env = { GCR_TOKEN: "ya29", GHCR_USERNAME: "bot", GHCR_TOKEN: "ghs" };
+    assert.deepEqual(loginCredentials("gcr", env), { username: "oauth2accesstoken", password: "ya29" });
+    assert.deepEqual(loginCredentials("ghcr", env), { username: "bot", password: "ghs" });
+    assert.equal(loginCredentials("local", env), undefined);
+  });
+  it("is anonymous without the password variable, and refuses a password without its username", () => {
+    assert.equal(loginCredentials("ghcr", { GHCR_USERNAME: "bot", GHCR_TOKEN: "" }), undefined);
+    assert.throws(() => loginCredentials("ghcr", { GHCR_TOKEN: "ghs" }), {
+      message: "GHCR_TOKEN is set but GHCR_USERNAME is not (login to ghcr)",
+    });
+  });
 });

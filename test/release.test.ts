@@ -1,6 +1,12 @@
 import * as assert from "node:assert/strict";
 
-import { deriveReleaseTags, deriveTags, identityFlags } from "../lib/release";
+import {
+  deriveReleaseTags,
+  deriveTags,
+  floatingMoves,
+  identityFlags,
+  isRollbackTarget,
+} from "../lib/release";
 
 const SHA = "abc1234def5678901234567890abcdef12345678";
 
@@ -115,6 +121,54 @@ describe("tags: derivation table", () => {
       deriveReleaseTags({ version: "v1.2.3", commit: SHA, releasedVersions: [] }).map((t) => t.role),
       ["sha", "version", "minor", "latest"],
     );
+  });
+});
+
+describe("tags: rollback (rollbackTo)", () => {
+  // [what, version, releasedVersions, rollbackTo, floating tags]
+  const rows: [string, string, string[], string | undefined, string[]][] = [
+    [
+      "the target takes latest and its minor back",
+      "v1.2.2",
+      ["v1.2.3", "v1.3.0"],
+      "v1.2.2",
+      ["v1.2", "latest"],
+    ],
+    ["the target without v in rollbackTo", "v1.2.2", ["v1.2.3"], "1.2.2", ["v1.2", "latest"]],
+    [
+      "a re-run of the bad release ignores it (and is newest)",
+      "v1.2.3",
+      ["v1.2.2"],
+      "v1.2.2",
+      ["v1.2", "latest"],
+    ],
+    ["the next release ignores it: undone", "v1.2.4", ["v1.2.2", "v1.2.3"], "v1.2.2", ["v1.2", "latest"]],
+    ["an older line's release ignores it", "v1.1.9", ["v1.2.2", "v1.2.3"], "v1.2.2", ["v1.1"]],
+    ["unset: the usual rule", "v1.2.2", ["v1.2.3"], undefined, []],
+    ["empty: the usual rule", "v1.2.2", ["v1.2.3"], "", []],
+    ["a pre-release is never a target", "v1.3.0-rc.1", ["v1.2.3"], "v1.3.0-rc.1", []],
+    ["build metadata must match too", "v1.2.2+a", ["v1.2.3"], "v1.2.2+b", []],
+    ["not semver: ignored", "v1.2.2", ["v1.2.3"], "v1.2", []],
+  ];
+  for (const [what, version, released, rollbackTo, want] of rows) {
+    it(`${what}: ${version}, rollbackTo ${String(rollbackTo)} → ${want.join(", ") || "no floating tag"}`, () => {
+      const tags = deriveReleaseTags({ version, commit: SHA, releasedVersions: released, rollbackTo });
+      assert.deepEqual(
+        tags.filter((t) => t.role === "minor" || t.role === "latest").map((t) => t.tag),
+        want,
+      );
+      assert.deepEqual(floatingMoves(version, released, { rollbackTo }), {
+        minor: want.some((t) => t !== "latest"),
+        latest: want.includes("latest"),
+      });
+    });
+  }
+
+  it("names the target by the exact tag, not by rank", () => {
+    assert.equal(isRollbackTarget("v1.2.2", "v1.2.2"), true);
+    assert.equal(isRollbackTarget("v1.2.2", "v1.2.3"), false);
+    assert.equal(isRollbackTarget("1.2.2", "v1.2.2"), true);
+    assert.equal(isRollbackTarget("v1.2.2", undefined), false);
   });
 });
 

@@ -268,6 +268,13 @@ describe("release notes helpers", () => {
     it(`releaseMeta(${v}, ${JSON.stringify(tags)})`, () => assert.deepEqual(releaseMeta(v, tags), want));
   }
 
+  it("marks the rollback target Latest, and only it", () => {
+    const released = ["v1.2.2", "v1.2.3"];
+    assert.equal(releaseMeta("v1.2.2", released, "v1.2.2").latest, true);
+    assert.equal(releaseMeta("v1.2.2", released).latest, false);
+    assert.equal(releaseMeta("v1.1.9", [...released, "v1.2.2"], "v1.2.2").latest, false);
+  });
+
   it("builds the signing identity from server, repository and tag", () => {
     assert.equal(
       signingIdentity("https://github.com", "acme/cq-source-s3", "v1.2.3"),

@@ -2,16 +2,9 @@
 // image configs and blobs, enough to assert what the release pushed (test/e2e) and to measure it
 // (scripts/bench.ts).
 import * as fs from "fs";
-import * as https from "https";
 
+import { RegistryClient } from "../../lib/registryClient";
 import { rehearsalEnv } from "./env";
-
-const MANIFEST_TYPES = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
 
 export interface Descriptor {
   mediaType: string;
@@ -42,66 +35,26 @@ export interface ImageConfig {
   };
 }
 
+/** The rehearsal registry, read through lib/registryClient.ts with the rehearsal's CA. */
 export class Registry {
-  private readonly ca: Buffer;
+  private readonly client: RegistryClient;
   constructor(
     readonly host = rehearsalEnv("CQ_REGISTRY"),
     caFile = rehearsalEnv("CQ_REGISTRY_CA"),
   ) {
-    this.ca = fs.readFileSync(caFile);
-  }
-
-  private request(
-    method: string,
-    path: string,
-    accept?: string,
-  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-    const [hostname, port] = this.host.split(":");
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        {
-          hostname,
-          port: Number(port),
-          path,
-          method,
-          ca: this.ca,
-          headers: accept ? { Accept: accept } : {},
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-          );
-          res.on("error", reject);
-        },
-      );
-      req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path}: timeout`)));
-      req.on("error", reject);
-      req.end();
-    });
-  }
-
-  private async get(path: string, accept?: string): Promise<Buffer> {
-    const r = await this.request("GET", path, accept);
-    if (r.status !== 200) throw new Error(`GET https://${this.host}${path}: HTTP ${r.status}: ${r.body}`);
-    return r.body;
+    this.client = new RegistryClient(host, { ca: fs.readFileSync(caFile), timeoutMs: 60_000 });
   }
 
   /** Tags of a repository, sorted; [] when the repository does not exist. */
   async tags(repo: string): Promise<string[]> {
-    const r = await this.request("GET", `/v2/${repo}/tags/list?n=1000`);
-    if (r.status === 404) return [];
-    if (r.status !== 200) throw new Error(`tags of ${repo}: HTTP ${r.status}: ${r.body}`);
-    return ((JSON.parse(r.body.toString()) as { tags: string[] | null }).tags ?? []).sort();
+    return this.client.tags(repo);
   }
 
-  /** Content digest of a tag (or digest) reference. */
+  /** Content digest of a tag (or digest) reference; throws when it is absent. */
   async digest(repo: string, ref: string): Promise<string> {
-    const r = await this.request("HEAD", `/v2/${repo}/manifests/${ref}`, MANIFEST_TYPES);
-    const d = r.headers["docker-content-digest"];
-    if (r.status !== 200 || typeof d !== "string") throw new Error(`HEAD ${repo}:${ref}: HTTP ${r.status}`);
-    return d;
+    const m = await this.client.manifest(repo, ref);
+    if (m === undefined) throw new Error(`${this.host}/${repo}:${ref}: not found`);
+    return m.digest;
   }
 
   /** tag → digest for every tag of the repository: what "the registry is unchanged" compares. */
@@ -112,11 +65,13 @@ export class Registry {
   }
 
   async manifest<T = Index | Manifest>(repo: string, ref: string): Promise<T> {
-    return JSON.parse((await this.get(`/v2/${repo}/manifests/${ref}`, MANIFEST_TYPES)).toString()) as T;
+    const m = await this.client.manifest(repo, ref);
+    if (m === undefined) throw new Error(`${this.host}/${repo}:${ref}: not found`);
+    return m.json as T;
   }
 
   async blob(repo: string, digest: string): Promise<Buffer> {
-    return this.get(`/v2/${repo}/blobs/${digest}`);
+    return this.client.blob(repo, digest);
   }
 
   async config(repo: string, manifest: Manifest): Promise<ImageConfig> {

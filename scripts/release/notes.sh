@@ -5,7 +5,8 @@
 # that finishes after a newer release never takes "Latest" back.
 # Reads GITHUB_REF, GITHUB_REF_NAME, GITHUB_SHA, GITHUB_REPOSITORY(_ID), GITHUB_SERVER_URL, RUNNER_TEMP,
 # STACK_OUTPUTS (outputs.sh `json`), GH_TOKEN (for `gh api`: the notes GitHub generates),
-# GIT_FETCH_TOKEN (optional, see common.sh).
+# GIT_FETCH_TOKEN (optional, see common.sh), ROLLBACK_TO (optional: the rollback target takes
+# "Latest", docs/release.md "Rollback").
 set -euo pipefail
 # shellcheck source=scripts/release/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -20,7 +21,8 @@ meta_out="${RUNNER_TEMP}/notes-metadata.out"
 GITHUB_OUTPUT="${meta_out}" bash scripts/release/metadata.sh
 released="$(sed -n 's/^released-versions=//p' "${meta_out}")"
 
-notes --print-meta --version "${tag}" --released-versions "${released}" >"${RUNNER_TEMP}/meta.json"
+notes --print-meta --version "${tag}" --released-versions "${released}" \
+	${ROLLBACK_TO:+--rollback-to "${ROLLBACK_TO}"} >"${RUNNER_TEMP}/meta.json"
 previous="$(jq -r .previousTag "${RUNNER_TEMP}/meta.json")"
 args=(-f "tag_name=${tag}")
 if [[ -n "${previous}" ]]; then args+=(-f "previous_tag_name=${previous}"); fi

@@ -11,6 +11,11 @@
 //   steps.ts push-credentials                                     per registry pushing with config
 //       credentials: `<username key> <username variable> <password key> <password variable>`
 //   steps.ts oidc-issuer                                          GitHub's OIDC issuer (lib/release.ts)
+//   steps.ts exact-tags --file config.json                        the exact-tag guard (lib/exactTags.ts)
+//       over the stack's `pulumi config --json`: `exact-tags=build|reuse`, and for reuse
+//       `reuse-platform-digests=<JSON>` and `index-digest=sha256:…`; exit 1 with the refusal.
+//       Reads ALLOW_EXACT_TAG_MOVE, CQ_REGISTRY_CA and the registries' login variables
+//       (GCR_TOKEN, GHCR_USERNAME/GHCR_TOKEN)
 //   steps.ts provenance --file outputs.json --dockerfile Dockerfile [--tool name=version]...
 //       the SLSA v1 provenance predicate (lib/evidence.ts) as JSON; also reads GITHUB_REF,
 //       GITHUB_REPOSITORY_ID, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and, when set,
@@ -23,6 +28,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 
 import { baseImages, provenancePredicate } from "../../lib/evidence";
+import { exactTagGuard } from "../../lib/exactTags";
 import { configCredentials } from "../../lib/imageRegistries";
 import { releaseTargets } from "../../lib/imageTarget";
 import { GITHUB_OIDC_ISSUER } from "../../lib/release";
@@ -34,6 +40,7 @@ import {
   policyConfig,
   releaseMetadata,
   ReleaseStepError,
+  stackConfigFromJson,
 } from "../../lib/releaseSteps";
 
 function env(name: string): string {
@@ -58,7 +65,25 @@ function readOutputs(file: string): unknown {
   }
 }
 
-function main(argv: string[]): string {
+/** The exact-tag guard: notes to stderr, the decision as output lines; a refusal throws. */
+async function exactTags(file: string): Promise<string> {
+  const decision = await exactTagGuard(stackConfigFromJson(readOutputs(file)), process.env);
+  for (const note of decision.notes) process.stderr.write(`[exact-tags] ${note}\n`);
+  switch (decision.action) {
+    case "refuse":
+      throw new ReleaseStepError(decision.message);
+    case "build":
+      return outputLines({ "exact-tags": "build" });
+    case "reuse":
+      return outputLines({
+        "exact-tags": "reuse",
+        "reuse-platform-digests": JSON.stringify(decision.platformDigests),
+        "index-digest": decision.indexDigest,
+      });
+  }
+}
+
+function main(argv: string[]): string | Promise<string> {
   const [cmd, ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
@@ -105,6 +130,8 @@ function main(argv: string[]): string {
         .join("");
     case "oidc-issuer":
       return GITHUB_OIDC_ISSUER + "\n";
+    case "exact-tags":
+      return exactTags(values.file ?? "");
     case "policy-config":
       return JSON.stringify(policyConfig(readOutputs(values.file ?? ""))) + "\n";
     case "provenance": {
@@ -172,14 +199,19 @@ function main(argv: string[]): string {
     }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|provenance|state-locks> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|state-locks> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }
 
-try {
-  process.stdout.write(main(process.argv.slice(2)));
-} catch (err) {
-  process.stderr.write(`release step: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-}
+Promise.resolve()
+  .then(() => main(process.argv.slice(2)))
+  .then(
+    (out) => {
+      process.stdout.write(out);
+    },
+    (err: unknown) => {
+      process.stderr.write(`release step: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );

@@ -5,13 +5,17 @@
 # tries again (bounded); any other failure is final. Before EVERY attempt it fetches the tags and
 # recomputes the metadata and the stack config (metadata.sh, configure.sh), so `latest`/`vX.Y`
 # are decided against every tag that exists when the image is actually pushed, whichever run
-# gets the lock first. Appends released-versions=<what the successful attempt used> to $GITHUB_OUTPUT
-# and leaves the stack outputs, read right after the update, in $RUNNER_TEMP/outputs.json.
+# gets the lock first; then the exact-tag guard (exact-tags.sh) refuses to move `vX.Y.Z` /
+# `vX.Y.Z-<sha>`, or switches to re-tagging this commit's existing images (no build). After a
+# re-tag, the index digest must be the one the exact tags already held, or it fails before
+# anything is signed. Appends released-versions=<what the successful attempt used> to
+# $GITHUB_OUTPUT and leaves the stack outputs, read right after the update, in
+# $RUNNER_TEMP/outputs.json.
 # A lock that is provably stale (lib/stateLock.ts: written on this host by a pid that is gone, or
 # older than the publish job can live) is deleted — exactly that lock file — and `up` runs again at
 # once; processes an attempt leaves behind (a provider of a killed engine) are ended after it
 # (docs/release.md, "When something fails").
-# Reads what metadata.sh and configure.sh read, and:
+# Reads what metadata.sh, configure.sh and exact-tags.sh read, and:
 #   UP_LOCK_ATTEMPTS (60), UP_LOCK_WAIT_SECONDS (30)  the bound: 60 × 30 s = 30 min of waiting
 #   UP_STALE_LOCK_SECONDS (5400)  a lock older than this is stale: release.yml's publish job
 #                     timeout-minutes (90), after which GitHub has ended the job that wrote it
@@ -70,6 +74,7 @@ for ((attempt = 1; ; attempt++)); do
 	released="$(sed -n 's/^released-versions=//p' "${meta}")"
 	commit_time="$(sed -n 's/^commit-time=//p' "${meta}")"
 	RELEASED_VERSIONS="${released}" COMMIT_TIME="${commit_time}" bash scripts/release/configure.sh
+	bash scripts/release/exact-tags.sh
 
 	log "attempt ${attempt}/${attempts}: ${up_cmd[*]} (targets: ${targets[*]})"
 	attempt_id="$$-${attempt}-${RANDOM}"
@@ -85,6 +90,12 @@ for ((attempt = 1; ; attempt++)); do
 			((attempt < attempts)) || fail "another update replaced the stack outputs after each of ${attempts} attempts; re-run this job"
 			log "the stack outputs are another update's (it finished right after this one): up again"
 			continue
+		fi
+		# A re-tag must reproduce the index the exact tags hold (the same sources, in the same order).
+		expected="$(sed -n 's/^index-digest=//p' "${RUNNER_TEMP}/exact-tags.out")"
+		got="$(jq -r '.imageDigest // ""' "${RUNNER_TEMP}/outputs.json")"
+		if [[ -n "${expected}" && "${got}" != "${expected}" ]]; then
+			fail "re-tagging gave the index ${got}, not ${expected} which the exact tags held: the tags pushed by this update moved; do not sign; see docs/release.md, 'Exact tags'"
 		fi
 		printf 'released-versions=%s\n' "${released}" >>"${GITHUB_OUTPUT}"
 		log "up succeeded on attempt ${attempt} with releasedVersions=${released}"

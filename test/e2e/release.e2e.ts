@@ -18,6 +18,9 @@ import { stepState } from "../../scripts/lib/buildlog";
 import { firstAnswer } from "../../scripts/lib/discovery";
 import { rehearsalEnv } from "../../scripts/lib/env";
 import { Registry, type Index, type Manifest } from "../../scripts/lib/registry";
+import { parsePreviewText } from "../../lib/previewJson";
+import { renderReleasePlan } from "../../lib/releasePlan";
+import { capturePreviewEvents, fixtureText } from "../../scripts/capture-preview";
 import { openRehearsalStack, plainOutputs, type LocalStack } from "../../scripts/local-stack";
 
 const workDir = process.env.CQ_E2E_DIR ?? "";
@@ -284,10 +287,17 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
     }
   });
 
-  it("preview pushes nothing", async function () {
+  it("preview pushes nothing, and its release plan (the PR comment) says no rebuild", async function () {
     const before = await reg.snapshot(repo);
-    await ls.stack.preview({ configFile: ls.configFile });
+    // The engine events of a real preview: what preview.yml's event log holds.
+    const events = await capturePreviewEvents(ls);
     assert.deepStrictEqual(await reg.snapshot(repo), before);
+    fs.writeFileSync(path.join(outDir, "preview-events.json"), fixtureText(events));
+    const plan = renderReleasePlan({ preview: parsePreviewText(fixtureText(events), "e2e preview") });
+    assert.match(plan, /^### Release plan for `e2e`/, plan);
+    assert.ok(plan.includes("**Image: no rebuild.**"), plan);
+    assert.match(plan, /\*\*Infrastructure:\*\* no changes pending\./, plan);
+    assert.ok(!plan.includes("ciphertext"), plan);
   });
 
   it("a second up with nothing changed builds and pushes nothing", async function () {
