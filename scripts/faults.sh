@@ -68,6 +68,11 @@ pulumi config set --stack local imageName "${image##*/}"
 pulumi config set --stack local builderImage "$(sed -n 's/^BUILDER_IMAGE=//p' "${CQ_DATA_DIR}/base-images.env")"
 pulumi config set --stack local runtimeImage "$(sed -n 's/^RUNTIME_IMAGE=//p' "${CQ_DATA_DIR}/base-images.env")"
 lockdir="${repo}/.pulumi-local/.pulumi/locks/organization/cq-source-s3-release/local"
+# The commits are the same every run: start without the previous run's releases, or the exact-tag
+# guard (exact-tags.sh) re-tags them instead of building.
+# shellcheck source=scripts/lib/registry.sh
+source "${ROOT}/scripts/lib/registry.sh"
+registry_reset "${image#*/}" || die "could not empty ${image}"
 
 # --- helpers ------------------------------------------------------------------------------------
 minor=2
