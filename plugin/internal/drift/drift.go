@@ -31,7 +31,8 @@ var Timestamp = arrow.FixedWidthTypes.Timestamp_us
 // type t: dictionaries decoded, string and binary with 32-bit offsets, lists
 // with 32-bit offsets, timestamps in microseconds UTC, and every nested field
 // (list element, struct field, map value) nullable and without metadata. List
-// elements are named "item". Other types are kept as they are.
+// elements are named "item". Extension types become the CloudQuery type for
+// them (see extension.go). Other types are kept as they are.
 func Normalize(t arrow.DataType) arrow.DataType {
 	switch t := t.(type) {
 	case *arrow.DictionaryType:
@@ -56,6 +57,8 @@ func Normalize(t arrow.DataType) arrow.DataType {
 			fields[i] = arrow.Field{Name: f.Name, Type: Normalize(f.Type), Nullable: true}
 		}
 		return arrow.StructOf(fields...)
+	case arrow.ExtensionType:
+		return normalizeExtension(t)
 	default:
 		return t
 	}
@@ -89,6 +92,9 @@ func Check(path string, table, file arrow.DataType) error {
 			break
 		}
 		file = d.ValueType
+	}
+	if ext, ok := file.(arrow.ExtensionType); ok && !arrow.TypeEqual(table, file) {
+		return checkExtension(path, table, ext)
 	}
 	bad := &Mismatch{Path: path, Table: table, File: file}
 	switch tt := table.(type) {
@@ -194,6 +200,9 @@ func conform(mem memory.Allocator, path string, d arrow.ArrayData, to arrow.Data
 	if err := Check(path, to, from); err != nil {
 		return nil, err
 	}
+	if ext, ok := from.(arrow.ExtensionType); ok && !arrow.TypeEqual(from, to) {
+		return conformExtension(mem, path, d, ext, to)
+	}
 	switch to := to.(type) {
 	case *arrow.StringType, *arrow.BinaryType:
 		if from.ID() == to.ID() {
@@ -251,7 +260,12 @@ func conform(mem memory.Allocator, path string, d arrow.ArrayData, to arrow.Data
 			}
 		}()
 		for i, f := range to.Fields() {
-			c, err := conform(mem, path+"."+f.Name, d.Children()[i], f.Type)
+			child := d.Children()[i]
+			if d.NullN() > 0 && decodesValues(child.DataType()) {
+				child = maskedByParent(mem, d, child)
+				defer child.Release()
+			}
+			c, err := conform(mem, path+"."+f.Name, child, f.Type)
 			if err != nil {
 				return nil, err
 			}

@@ -76,6 +76,10 @@ func arrayBytes(a arrow.Array) int64 {
 	if n == 0 {
 		return 0
 	}
+	if ext, ok := a.(array.ExtensionArray); ok {
+		// UUID, VARIANT, JSON...: sized as their storage, slice-aware.
+		return arrayBytes(ext.Storage())
+	}
 	size := (n + 7) / 8 // validity bitmap (upper bound: absent when no nulls)
 	switch a := a.(type) {
 	case *array.String:
@@ -146,7 +150,9 @@ func dataBytes(d arrow.ArrayData) int64 {
 	for _, c := range d.Children() {
 		n += dataBytes(c)
 	}
-	if dict := d.Dictionary(); dict != nil {
+	// Dictionary() returns a typed nil (*array.Data) when there is none: an
+	// interface comparison with nil would not see it.
+	if dict, ok := d.Dictionary().(*array.Data); ok && dict != nil {
 		n += dataBytes(dict)
 	}
 	return n
