@@ -5,6 +5,8 @@
 # named in the output; commit it to keep it as a regression seed.
 #
 # Env: FUZZ_TIME          time per target (default 20s; Go duration or Nx count)
+#      TYPES_CASES        files the every-type property test generates (default 400)
+#      TYPES_SEED         its seed (default: the clock; printed)
 #      FUZZ_MINIMIZE_TIME time spent minimising a new input (default 0: none;
 #                         minimising can take a whole short run and look hung)
 # Usage: plugin/scripts/fuzz.sh [package pattern, default ./...]
@@ -15,6 +17,16 @@ cd "${plugin_dir}"
 fuzz_time="${FUZZ_TIME:-20s}"
 minimize_time="${FUZZ_MINIMIZE_TIME:-0}"
 pattern="${1:-./...}"
+
+# The property test over every type (internal/parquetio/types_test.go): npm test
+# runs its default number of cases; here many more, with the seed printed.
+types_cases="${TYPES_CASES:-400}"
+echo "fuzz: TestEveryTypeThroughTheWholePath, ${types_cases} generated files"
+if ! TYPES_CASES="${types_cases}" go test ./internal/parquetio -run '^TestEveryTypeThroughTheWholePath$' -count=1 -v |
+  grep -E '^(---|ok|FAIL)|TYPES_SEED|types_test.go'; then
+  echo "fuzz: the property test failed; rerun with the TYPES_SEED above" >&2
+  exit 1
+fi
 
 found=0
 while IFS= read -r pkg_dir; do

@@ -338,7 +338,8 @@ func (c *Client) syncObject(ctx context.Context, t *schema.Table, sc *arrow.Sche
 		}
 		return nil
 	}
-	opts := parquetio.ReadOptions{BatchRows: per, BatchBytes: c.maxRecordBytes, Target: sc, Admit: admit}
+	warn := func(note string) { c.logger.Warn().Str("table", t.Name).Str("key", o.Key).Msg(note) }
+	opts := parquetio.ReadOptions{BatchRows: per, BatchBytes: c.maxRecordBytes, Target: sc, Admit: admit, Warn: warn}
 	rows, err := parquetio.ReadBatches(ctx, c.api, c.bucketObject(o), opts, check, emit)
 	if err != nil && errors.Is(err, parquetio.ErrVanished) {
 		return rows, fmt.Errorf("object vanished after listing: %w", err)

@@ -98,7 +98,7 @@ func TestShortDataRegionIsIncomplete(t *testing.T) {
 			}
 			if !errors.Is(r.err, ErrIncomplete) || Permanent(r.err) ||
 				!strings.Contains(r.err.Error(), "incomplete parquet: s3://b/t/x.parquet: row group ") ||
-				!strings.Contains(r.err.Error(), "ends past the data region") {
+				!strings.Contains(r.err.Error(), "past the data region") {
 				t.Fatalf("err = %v, want ErrIncomplete naming the object, the row group and the reason", r.err)
 			}
 		})
@@ -109,18 +109,28 @@ func TestShortDataRegionIsIncomplete(t *testing.T) {
 	}
 }
 
-// Class 2, the footer side: row counts that disagree with each other.
-func TestInconsistentRowCountsAreRefused(t *testing.T) {
+// Class 2, the footer side: row counts that disagree with each other. The
+// footer's total is not what rows are read by (pyarrow and parquet-java read
+// the row groups): it is repaired with a note. A row group whose chunk holds
+// fewer values than its row count would make rows wrong: refused.
+func TestInconsistentRowCounts(t *testing.T) {
 	good := ints(t, 250)
-	region, md := parquettest.Split(t, good)
-	md.NumRows = 300 // file says 300, row groups hold 250
-	r := read(t, parquettest.Join(t, region, md), ReadOptions{BatchRows: 100})
-	if r.rows != 0 || !errors.Is(r.err, ErrMalformed) || !strings.Contains(r.err.Error(), "row groups hold 250 rows, file metadata says 300") {
-		t.Fatalf("rows %d, err %v", r.rows, r.err)
+	for _, total := range []int64{0, 300} {
+		region, md := parquettest.Split(t, good)
+		md.NumRows = total // row groups hold 250
+		var notes []string
+		r := read(t, parquettest.Join(t, region, md), ReadOptions{BatchRows: 100, Warn: func(n string) { notes = append(notes, n) }})
+		if r.err != nil || r.rows != 250 || r.sum != 249*250/2 {
+			t.Fatalf("footer total %d: rows %d, sum %d, err %v", total, r.rows, r.sum, r.err)
+		}
+		want := fmt.Sprintf("footer says %d rows, its row groups hold 250; reading the row groups' 250", total)
+		if len(notes) != 1 || !strings.Contains(notes[0], want) {
+			t.Fatalf("footer total %d: notes %q, want one containing %q", total, notes, want)
+		}
 	}
-	region, md = parquettest.Split(t, good)
+	region, md := parquettest.Split(t, good)
 	md.RowGroups[1].NumRows = 120 // its chunk holds 100 values
-	r = read(t, parquettest.Join(t, region, md), ReadOptions{BatchRows: 100})
+	r := read(t, parquettest.Join(t, region, md), ReadOptions{BatchRows: 100})
 	if r.rows != 0 || r.err == nil || !strings.Contains(r.err.Error(), `chunk holds 100 values for 120 rows`) {
 		t.Fatalf("rows %d, err %v", r.rows, r.err)
 	}
@@ -227,6 +237,41 @@ func TestFooterSizesBoundedByObjectSize(t *testing.T) {
 				if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("err = %v, want malformed with %q", err, tt.want)
 				}
+			}
+		})
+	}
+}
+
+// Metadata the reader never uses, or overstates, where pyarrow reads the file
+// whole: read whole, with one note each (the sync logs them as warnings).
+func TestRepairedMetadataIsReadWithANote(t *testing.T) {
+	good := ints(t, 250)
+	far := int64(1 << 40)
+	n := int32(64)
+	for _, tt := range []struct {
+		name, note string
+		edit       func(md *metadata.FileMetaData)
+	}{
+		{"page index outside the data region", "page index outside the data region; ignored", func(md *metadata.FileMetaData) {
+			md.RowGroups[1].Columns[0].ColumnIndexOffset, md.RowGroups[1].Columns[0].ColumnIndexLength = &far, &n
+		}},
+		{"bloom filter outside the data region", "bloom filter outside the data region; ignored", func(md *metadata.FileMetaData) {
+			md.RowGroups[0].Columns[0].MetaData.BloomFilterOffset = &far
+		}},
+		{"last chunk's size reaching into the footer", "reaches 40 bytes into the footer; read up to the end of the data region", func(md *metadata.FileMetaData) {
+			md.RowGroups[2].Columns[0].MetaData.TotalCompressedSize += 40
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			region, md := parquettest.Split(t, good)
+			tt.edit(md)
+			var notes []string
+			r := read(t, parquettest.Join(t, region, md), ReadOptions{BatchRows: 100, Warn: func(n string) { notes = append(notes, n) }})
+			if r.err != nil || r.rows != 250 || r.sum != 249*250/2 {
+				t.Fatalf("rows %d, sum %d, err %v", r.rows, r.sum, r.err)
+			}
+			if len(notes) != 1 || !strings.Contains(notes[0], tt.note) {
+				t.Fatalf("notes %q, want one containing %q", notes, tt.note)
 			}
 		})
 	}

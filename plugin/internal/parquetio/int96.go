@@ -3,6 +3,7 @@ package parquetio
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -69,14 +70,26 @@ func withInt96Micros(sc *arrow.Schema, int96 map[int]bool) *arrow.Schema {
 	return arrow.NewSchema(fields, &md)
 }
 
-// int96Micros converts Spark's way: nanoseconds of the day, then Julian day.
+// int96Micros converts as Spark's reader does (DateTimeUtils.fromJulianDay):
+// the Julian day as a signed 32-bit integer, the nanoseconds as a signed
+// 64-bit one, (day - epoch) × micros per day + nanoseconds / 1000 with the
+// division truncating towards zero. Nanoseconds outside one day (negative,
+// or a day or more) are not refused: Spark and pyarrow (Arrow C++'s
+// Int96GetNanoSeconds) both add them as they are. Only a result beyond the
+// int64 microseconds is an error (Spark would overflow silently).
 func int96Micros(v parquet.Int96) (int64, error) {
 	nanos := int64(binary.LittleEndian.Uint64(v[:8]))
-	days := int64(binary.LittleEndian.Uint32(v[8:])) - julianUnixEpoch
-	if days > maxDaysFromEpoch || days < -maxDaysFromEpoch || nanos < 0 {
-		return 0, fmt.Errorf("INT96 timestamp out of range (Julian day %d, %d ns)", days+julianUnixEpoch, nanos)
+	julian := int64(int32(binary.LittleEndian.Uint32(v[8:])))
+	days := julian - julianUnixEpoch
+	add := nanos / 1000
+	if days > maxDaysFromEpoch || days < -maxDaysFromEpoch {
+		return 0, fmt.Errorf("INT96 timestamp out of range (Julian day %d, %d ns)", julian, nanos)
 	}
-	return days*microsPerDay + nanos/1000, nil
+	base := days * microsPerDay
+	if (add > 0 && base > math.MaxInt64-add) || (add < 0 && base < math.MinInt64-add) {
+		return 0, fmt.Errorf("INT96 timestamp out of range (Julian day %d, %d ns)", julian, nanos)
+	}
+	return base + add, nil
 }
 
 // int96Reader reads one top-level INT96 column across row groups with

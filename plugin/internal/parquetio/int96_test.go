@@ -126,10 +126,41 @@ func TestInt96ReadAtMicroseconds(t *testing.T) {
 	}
 }
 
-func TestInt96OutOfRangeFailsClearly(t *testing.T) {
-	var v parquet.Int96
-	binary.LittleEndian.PutUint32(v[8:], 0xffffffff) // Julian day 4294967295
-	if _, err := int96Micros(v); err == nil || !strings.Contains(err.Error(), "INT96 timestamp out of range (Julian day 4294967295") {
-		t.Fatalf("err = %v", err)
+// INT96 values as Spark reads them (the reference, DateTimeUtils.fromJulianDay),
+// including the nanoseconds of day outside [0, 1 day) that Spark and pyarrow
+// both add as they are; only a result beyond int64 microseconds is refused.
+func TestInt96AsSparkReadsIt(t *testing.T) {
+	mk := func(julian uint32, nanos int64) parquet.Int96 {
+		var v parquet.Int96
+		binary.LittleEndian.PutUint64(v[:8], uint64(nanos))
+		binary.LittleEndian.PutUint32(v[8:], julian)
+		return v
+	}
+	for _, tt := range []struct {
+		name    string
+		v       parquet.Int96
+		want    int64
+		wantErr string
+	}{
+		{"epoch", mk(julianUnixEpoch, 0), 0, ""},
+		{"noon, sub-microsecond truncated", mk(julianUnixEpoch, 43_200_000_000_999), 43_200_000_000, ""},
+		{"negative nanoseconds of day (pyarrow reads it)", mk(julianUnixEpoch, -1_500), -1, ""},
+		{"negative nanoseconds truncate towards zero, as Java's division", mk(julianUnixEpoch+1, -999), microsPerDay, ""},
+		{"nanoseconds past the day roll into the next", mk(julianUnixEpoch, 86_400_000_000_000+7_000), microsPerDay + 7, ""},
+		{"Julian day read as a signed int32, as Spark's getInt", mk(0xffffffff, 0), (-1 - julianUnixEpoch) * microsPerDay, ""},
+		{"past int64 microseconds", mk(0x7fffffff, 0), 0, "INT96 timestamp out of range (Julian day 2147483647"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := int96Micros(tt.v)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %d, %v; want %d", got, err, tt.want)
+			}
+		})
 	}
 }

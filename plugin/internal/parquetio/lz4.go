@@ -7,17 +7,13 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/pierrec/lz4/v4"
 )
 
 // arrow-go implements LZ4_RAW but not the deprecated LZ4 codec (id 5) that
 // parquet-mr (Hadoop's Lz4Codec), Spark, older Arrow C++ and others wrote, so
 // such objects used to fail as malformed. The plugin registers a reader for
-// it, process-wide, before any file is opened.
-func init() {
-	compress.RegisterCodec(compress.Codecs.Lz4, hadoopLZ4{})
-}
+// it (codecs.go), process-wide, before any file is opened.
 
 // lz4FrameMagic starts an LZ4 frame (little-endian 0x184D2204).
 var lz4FrameMagic = []byte{0x04, 0x22, 0x4d, 0x18}

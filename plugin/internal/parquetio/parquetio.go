@@ -83,6 +83,9 @@ type ReadOptions struct {
 	// rows from the footer (0 keeps BatchRows); release is called when
 	// reading ends. An error ends the read with nothing emitted.
 	Admit func(ctx context.Context, md *metadata.FileMetaData) (batchRows int64, release func(), err error)
+	// Warn, when set, receives a note for each inconsistency the reader
+	// repaired or worked around (see vetMetadata), before any row is read.
+	Warn func(note string)
 }
 
 // Schema returns the Arrow schema of a Parquet object (from its footer only),
@@ -90,10 +93,11 @@ type ReadOptions struct {
 // arrow-go cannot read falls back to the physical type).
 func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, notes []string, err error) {
 	defer recoverTo(&err, obj)
-	pf, ra, notes, err := open(ctx, api, obj)
+	pf, ra, rep, err := open(ctx, api, obj)
 	if err != nil {
 		return nil, nil, err
 	}
+	notes = rep.notes
 	defer func() { _ = pf.Close() }()
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {
@@ -138,11 +142,16 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	if opts.BatchBytes <= 0 {
 		opts.BatchBytes = DefaultBatchBytes
 	}
-	pf, ra, _, err := open(ctx, api, obj)
+	pf, ra, rep, err := open(ctx, api, obj)
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = pf.Close() }()
+	if opts.Warn != nil {
+		for _, n := range rep.notes {
+			opts.Warn(n)
+		}
+	}
 	if opts.Admit != nil {
 		batchRows, release, err := opts.Admit(ctx, pf.MetaData())
 		if err != nil {
@@ -175,6 +184,10 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	}
 	if err := dryRunNested(fr); err != nil {
 		return 0, classify(ctx, ra, err)
+	}
+	if err := dryRunClamped(fr, rep.clamped); err != nil {
+		// Its pages run on past the data: the object is shorter than its footer says.
+		return 0, classify(ctx, ra, short("%v: its pages run past the data region, into the footer its size reaches", err))
 	}
 	readers, sc, err := fieldReaders(ctx, fr, sc, int96)
 	if err != nil {
@@ -303,21 +316,23 @@ func readTable(readers []columnReader, sc *arrow.Schema, n, done, total int64) (
 	return array.NewTable(sc, cols, n), nil
 }
 
-func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeReader, []string, error) {
+func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeReader, repairs, error) {
 	ra := &rangeReader{ctx: ctx, api: api, obj: obj}
 	md, dataEnd, notes, err := readFooter(ra)
 	if err != nil {
-		return nil, ra, nil, classify(ctx, ra, err)
+		return nil, ra, repairs{}, classify(ctx, ra, err)
 	}
-	if err := vetMetadata(md, dataEnd); err != nil {
-		return nil, ra, nil, classify(ctx, ra, err)
+	rep, err := vetMetadata(md, dataEnd, obj.Size-footerTail-dataEnd)
+	if err != nil {
+		return nil, ra, repairs{}, classify(ctx, ra, err)
 	}
+	rep.notes = append(notes, rep.notes...)
 	mem := boundedAllocator{Allocator: memory.DefaultAllocator, limit: pageBound(obj.Size)}
 	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(mem)), file.WithMetadata(md))
 	if err != nil {
-		return nil, ra, nil, classify(ctx, ra, err)
+		return nil, ra, repairs{}, classify(ctx, ra, err)
 	}
-	return pf, ra, notes, nil
+	return pf, ra, rep, nil
 }
 
 // classify tells apart why reading failed: cancellation, a failed GET (the

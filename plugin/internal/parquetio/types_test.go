@@ -177,7 +177,7 @@ func (g *typeGen) variantType() arrow.DataType {
 	}
 }
 
-func (g *typeGen) file(t *testing.T) generatedFile {
+func (g *typeGen) file(t testing.TB) generatedFile {
 	t.Helper()
 	g.names = 0
 	ncols := 1 + g.r.Intn(5)
@@ -238,7 +238,7 @@ func (g *typeGen) file(t *testing.T) generatedFile {
 
 // value appends a random value of type typ to b and returns its canonical
 // form (see canonical): what any correct reader must give back.
-func (g *typeGen) value(t *testing.T, b array.Builder, typ arrow.DataType, nullable bool, depth int) any {
+func (g *typeGen) value(t testing.TB, b array.Builder, typ arrow.DataType, nullable bool, depth int) any {
 	if nullable && g.r.Intn(5) == 0 {
 		b.AppendNull()
 		return nil
@@ -431,7 +431,7 @@ func hasFixedSizeList(sc *arrow.Schema) bool {
 	return false
 }
 
-func (g *typeGen) elems(t *testing.T, b array.Builder, f arrow.Field, n, depth int) []any {
+func (g *typeGen) elems(t testing.TB, b array.Builder, f arrow.Field, n, depth int) []any {
 	out := make([]any, n)
 	for i := range out {
 		out[i] = g.value(t, b, f.Type, f.Nullable, depth-1)

@@ -96,85 +96,120 @@ func vetThrift(buf []byte) error {
 	return thrift.SkipDefaultDepth(context.Background(), proto, thrift.STRUCT)
 }
 
+// repairs are what vetMetadata changed in a footer: a note for each, and the
+// chunks it clamped, by column index, as row group lists.
+type repairs struct {
+	notes   []string
+	clamped map[int][]int
+}
+
 // vetMetadata checks what arrow-go's reader trusts without checking, in
 // goroutines it starts itself (where a panic cannot be recovered): every column
 // chunk has metadata, lies within the data region, and the row counts agree.
-// A chunk past the end of the data means the object is shorter than its
-// footer says: ErrIncomplete.
-func vetMetadata(md *metadata.FileMetaData, dataEnd int64) error {
+// A chunk that starts past the end of the data means the object is shorter
+// than its footer says: ErrIncomplete.
+//
+// It is strict only where rows would be wrong; what pyarrow (Arrow C++) and
+// parquet-java read, it repairs in md and returns a note for:
+//   - a footer row count other than the row groups' sum: the row groups'
+//     (both readers read row group by row group; the footer total is unused);
+//   - a page index or bloom filter outside the data region: dropped (never
+//     read here);
+//   - a chunk whose recorded size reaches past the data region into the
+//     footer: clamped to the data region (Arrow C++ checks chunks against the
+//     file's size only; clamped, a page that really runs on fails to read
+//     rather than decoding footer bytes).
+//
+// A clamped chunk is listed in the repairs: ReadBatches decodes it once before
+// any row is emitted, so that an object whose pages do run past the data
+// still fails whole (ErrMalformed), with nothing sent.
+func vetMetadata(md *metadata.FileMetaData, dataEnd, footerLen int64) (rep repairs, err error) {
 	if md.IsSetEncryptionAlgorithm() {
-		return errors.New("encrypted Parquet is not supported")
+		return repairs{}, errors.New("encrypted Parquet is not supported")
 	}
 	if md.Schema == nil || md.Schema.Root() == nil {
-		return errors.New("footer has no schema")
+		return repairs{}, errors.New("footer has no schema")
 	}
 	total := md.GetNumRows()
 	if total < 0 {
-		return fmt.Errorf("footer: negative row count %d", total)
+		return repairs{}, fmt.Errorf("footer: negative row count %d", total)
 	}
 	ncols := md.Schema.NumColumns()
 	var sum int64
 	for i, rg := range md.GetRowGroups() {
 		if rg == nil {
-			return fmt.Errorf("row group %d: no metadata", i)
+			return repairs{}, fmt.Errorf("row group %d: no metadata", i)
 		}
 		if rg.NumRows < 0 {
-			return fmt.Errorf("row group %d: negative row count %d", i, rg.NumRows)
+			return repairs{}, fmt.Errorf("row group %d: negative row count %d", i, rg.NumRows)
 		}
 		if sum > math.MaxInt64-rg.NumRows {
-			return fmt.Errorf("row group %d: row count overflows", i)
+			return repairs{}, fmt.Errorf("row group %d: row count overflows", i)
 		}
 		sum += rg.NumRows
 		if len(rg.Columns) != ncols {
-			return fmt.Errorf("row group %d: %d column chunks for %d columns", i, len(rg.Columns), ncols)
+			return repairs{}, fmt.Errorf("row group %d: %d column chunks for %d columns", i, len(rg.Columns), ncols)
 		}
 		for j, cc := range rg.Columns {
 			col := md.Schema.Column(j)
 			where := fmt.Sprintf("row group %d, column %q", i, col.Path())
 			switch {
 			case cc == nil || cc.MetaData == nil:
-				return fmt.Errorf("%s: column chunk has no metadata", where)
+				return repairs{}, fmt.Errorf("%s: column chunk has no metadata", where)
 			case cc.CryptoMetadata != nil || cc.EncryptedColumnMetadata != nil:
-				return fmt.Errorf("%s: encrypted columns are not supported", where)
+				return repairs{}, fmt.Errorf("%s: encrypted columns are not supported", where)
 			case cc.FilePath != nil && *cc.FilePath != "":
-				return fmt.Errorf("%s: column chunk in another file (%q) is not supported", where, *cc.FilePath)
+				return repairs{}, fmt.Errorf("%s: column chunk in another file (%q) is not supported", where, *cc.FilePath)
 			}
 			m := cc.MetaData
 			if _, err := compress.GetCodec(compress.Compression(m.Codec)); err != nil {
 				// Before any row is read: a codec arrow-go lacks would otherwise
 				// fail the object only when its first page is decoded.
-				return fmt.Errorf("%s: compression codec %s is not supported", where, m.Codec)
+				return repairs{}, fmt.Errorf("%s: compression codec %s is not supported", where, m.Codec)
 			}
 			if int32(m.Type) != int32(col.PhysicalType()) {
-				return fmt.Errorf("%s: chunk type %s, schema type %s", where, m.Type, col.PhysicalType())
+				return repairs{}, fmt.Errorf("%s: chunk type %s, schema type %s", where, m.Type, col.PhysicalType())
 			}
 			if m.NumValues < 0 || m.TotalCompressedSize < 0 || m.TotalUncompressedSize < 0 || m.DataPageOffset < 0 {
-				return fmt.Errorf("%s: negative count, size or offset", where)
+				return repairs{}, fmt.Errorf("%s: negative count, size or offset", where)
 			}
 			if col.MaxRepetitionLevel() == 0 && m.NumValues != rg.NumRows {
-				return fmt.Errorf("%s: chunk holds %d values for %d rows", where, m.NumValues, rg.NumRows)
+				return repairs{}, fmt.Errorf("%s: chunk holds %d values for %d rows", where, m.NumValues, rg.NumRows)
 			}
 			start := m.DataPageOffset
 			if m.DictionaryPageOffset != nil && *m.DictionaryPageOffset > 0 && *m.DictionaryPageOffset < start {
 				start = *m.DictionaryPageOffset
 			}
-			if start > dataEnd || m.TotalCompressedSize > dataEnd-start {
-				return short("%s: chunk at bytes %d+%d ends past the data region (%d bytes)", where, start, m.TotalCompressedSize, dataEnd)
+			if start > dataEnd || m.TotalCompressedSize > dataEnd-start+footerLen {
+				return repairs{}, short("%s: chunk at bytes %d+%d ends past the data region (%d bytes)", where, start, m.TotalCompressedSize, dataEnd)
 			}
-			for _, r := range []struct {
-				off *int64
-				n   *int32
-			}{{cc.ColumnIndexOffset, cc.ColumnIndexLength}, {cc.OffsetIndexOffset, cc.OffsetIndexLength}, {m.BloomFilterOffset, m.BloomFilterLength}} {
-				if r.off != nil && (*r.off < 0 || *r.off > dataEnd || (r.n != nil && (*r.n < 0 || int64(*r.n) > dataEnd-*r.off))) {
-					return fmt.Errorf("%s: index or bloom filter outside the data region", where)
+			if m.TotalCompressedSize > dataEnd-start {
+				if rep.clamped == nil {
+					rep.clamped = map[int][]int{}
 				}
+				rep.clamped[j] = append(rep.clamped[j], i)
+				rep.notes = append(rep.notes, fmt.Sprintf("%s: chunk at bytes %d+%d reaches %d bytes into the footer; read up to the end of the data region, as pyarrow reads it",
+					where, start, m.TotalCompressedSize, m.TotalCompressedSize-(dataEnd-start)))
+				m.TotalCompressedSize = dataEnd - start
+			}
+			outside := func(off *int64, n *int32) bool {
+				return off != nil && (*off < 0 || *off > dataEnd || (n != nil && (*n < 0 || int64(*n) > dataEnd-*off)))
+			}
+			if outside(cc.ColumnIndexOffset, cc.ColumnIndexLength) || outside(cc.OffsetIndexOffset, cc.OffsetIndexLength) {
+				rep.notes = append(rep.notes, fmt.Sprintf("%s: page index outside the data region; ignored (never read here)", where))
+				cc.ColumnIndexOffset, cc.ColumnIndexLength, cc.OffsetIndexOffset, cc.OffsetIndexLength = nil, nil, nil, nil
+			}
+			if outside(m.BloomFilterOffset, m.BloomFilterLength) {
+				rep.notes = append(rep.notes, fmt.Sprintf("%s: bloom filter outside the data region; ignored (never read here)", where))
+				m.BloomFilterOffset, m.BloomFilterLength = nil, nil
 			}
 		}
 	}
 	if sum != total {
-		return fmt.Errorf("footer: row groups hold %d rows, file metadata says %d", sum, total)
+		rep.notes = append(rep.notes, fmt.Sprintf("footer says %d rows, its row groups hold %d; reading the row groups' %d, as pyarrow and parquet-java do", total, sum, sum))
+		md.NumRows = sum
 	}
-	return nil
+	return rep, nil
 }
 
 // shortError is data missing from an object whose footer is intact; classify
@@ -194,12 +229,43 @@ func short(format string, args ...any) error {
 // The cost is a second read of those columns only; flat columns are decoded
 // once, on the calling goroutine, by ReadBatches itself.
 func dryRunNested(fr *pqarrow.FileReader) error {
-	var leaves []pqarrow.SchemaField
+	all := make([]int, fr.ParquetReader().NumRowGroups())
+	for i := range all {
+		all[i] = i
+	}
+	return dryRun(fr, func(_ pqarrow.SchemaField, underStruct bool) []int {
+		if underStruct {
+			return all
+		}
+		return nil
+	})
+}
+
+// dryRunClamped decodes the chunks vetMetadata clamped to the data region,
+// discarding the values: a page that runs past the data fails here, before
+// any row of the object is emitted.
+func dryRunClamped(fr *pqarrow.FileReader, clamped map[int][]int) error {
+	if len(clamped) == 0 {
+		return nil
+	}
+	return dryRun(fr, func(sf pqarrow.SchemaField, _ bool) []int { return clamped[sf.ColIndex] })
+}
+
+// dryRun decodes, on the calling goroutine, the row groups pick returns for
+// each leaf column (none: skipped), exactly as pqarrow's leaf reader will.
+func dryRun(fr *pqarrow.FileReader, pick func(leaf pqarrow.SchemaField, underStruct bool) []int) error {
+	type job struct {
+		leaf      pqarrow.SchemaField
+		rowGroups []int
+	}
+	var jobs []job
 	var walk func(sf pqarrow.SchemaField, underStruct bool)
 	walk = func(sf pqarrow.SchemaField, underStruct bool) {
 		if len(sf.Children) == 0 {
-			if underStruct && sf.IsLeaf() {
-				leaves = append(leaves, sf)
+			if sf.IsLeaf() {
+				if rgs := pick(sf, underStruct); len(rgs) > 0 {
+					jobs = append(jobs, job{sf, rgs})
+				}
 			}
 			return
 		}
@@ -212,45 +278,50 @@ func dryRunNested(fr *pqarrow.FileReader) error {
 	for _, sf := range fr.Manifest.Fields {
 		walk(sf, false)
 	}
-	if len(leaves) == 0 {
-		return nil
-	}
 	pf := fr.ParquetReader()
 	const chunk = 4096
-	for _, leaf := range leaves {
+	for _, jb := range jobs {
+		leaf := jb.leaf
 		descr := pf.MetaData().Schema.Column(leaf.ColIndex)
 		rr := file.NewRecordReader(descr, leaf.LevelInfo, leaf.Field.Type, memory.DefaultAllocator, pf.BufferPool())
 		err := func() error {
 			defer rr.Release()
-			for i := 0; i < pf.NumRowGroups(); i++ {
-				pr, err := pf.RowGroup(i).GetColumnPageReader(leaf.ColIndex)
-				if err != nil {
-					return err
-				}
-				rr.SetPageReader(pr)
-				// Never more records than the row group holds: a corrupt page
-				// header can claim billions of values.
-				for left := pf.MetaData().RowGroups[i].NumRows; left > 0 && rr.HasMore(); {
-					rr.Reset()
-					k := min(left, chunk)
-					if err := rr.Reserve(k); err != nil {
-						return err
-					}
-					n, err := rr.ReadRecords(k)
-					if err != nil {
-						return err
-					}
-					if n == 0 {
-						break
-					}
-					left -= n
+			for _, i := range jb.rowGroups {
+				if err := dryRunRowGroup(pf, rr, leaf.ColIndex, i, chunk); err != nil {
+					return fmt.Errorf("row group %d, column %q: %w", i, descr.Path(), err)
 				}
 			}
 			return nil
 		}()
 		if err != nil {
-			return fmt.Errorf("column %q: %w", descr.Path(), err)
+			return err
 		}
+	}
+	return nil
+}
+
+func dryRunRowGroup(pf *file.Reader, rr file.RecordReader, col, i int, chunk int64) error {
+	pr, err := pf.RowGroup(i).GetColumnPageReader(col)
+	if err != nil {
+		return err
+	}
+	rr.SetPageReader(pr)
+	// Never more records than the row group holds: a corrupt page
+	// header can claim billions of values.
+	for left := pf.MetaData().RowGroups[i].NumRows; left > 0 && rr.HasMore(); {
+		rr.Reset()
+		k := min(left, chunk)
+		if err := rr.Reserve(k); err != nil {
+			return err
+		}
+		n, err := rr.ReadRecords(k)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		left -= n
 	}
 	return nil
 }
