@@ -276,3 +276,4 @@ func TestRepairedMetadataIsReadWithANote(t *testing.T) {
 		})
 	}
 }
+

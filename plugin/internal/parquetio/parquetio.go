@@ -111,7 +111,7 @@ func Schema(ctx context.Context, api Getter, obj Object) (sc *arrow.Schema, note
 	if err != nil {
 		return nil, nil, classify(ctx, ra, err)
 	}
-	return withInt96Micros(sc, int96), notes, nil
+	return withAnnotated(withInt96Micros(sc, int96), annotatedFields(fr, sc)), notes, nil
 }
 
 // ReadBatches streams the rows of obj as record batches of at most
@@ -174,7 +174,8 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 	if err != nil {
 		return 0, classify(ctx, ra, err)
 	}
-	sc = withInt96Micros(sc, int96)
+	annotated := annotatedFields(fr, sc)
+	sc = withAnnotated(withInt96Micros(sc, int96), annotated)
 	if err := check(sc); err != nil {
 		return 0, err
 	}
@@ -189,7 +190,7 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 		// Its pages run on past the data: the object is shorter than its footer says.
 		return 0, classify(ctx, ra, short("%v: its pages run past the data region, into the footer its size reaches", err))
 	}
-	readers, sc, err := fieldReaders(ctx, fr, sc, int96)
+	readers, sc, err := fieldReaders(ctx, fr, sc, int96, annotated)
 	if err != nil {
 		return 0, classify(ctx, ra, err)
 	}
@@ -240,7 +241,7 @@ func ReadBatches(ctx context.Context, api Getter, obj Object, opts ReadOptions,
 // (pqarrow.GetFieldReaders would start a goroutine per field). Every column
 // chunk's metadata is materialised first, here, so that arrow-go's own
 // goroutines for struct children meet no metadata they could panic on.
-func fieldReaders(ctx context.Context, fr *pqarrow.FileReader, sc *arrow.Schema, int96 map[int]bool) ([]columnReader, *arrow.Schema, error) {
+func fieldReaders(ctx context.Context, fr *pqarrow.FileReader, sc *arrow.Schema, int96 map[int]bool, annotated map[int]arrow.DataType) ([]columnReader, *arrow.Schema, error) {
 	pf := fr.ParquetReader()
 	ncols := pf.MetaData().Schema.NumColumns()
 	rowGroups := make([]int, pf.NumRowGroups())
@@ -276,8 +277,14 @@ func fieldReaders(ctx context.Context, fr *pqarrow.FileReader, sc *arrow.Schema,
 			}
 			return nil, nil, fmt.Errorf("column %q: %w", f.Name, err)
 		}
-		readers = append(readers, r)
-		fields = append(fields, *r.Field())
+		var cr columnReader = r
+		if t, ok := annotated[i]; ok {
+			f := *r.Field()
+			f.Type = t
+			cr = &relabelReader{columnReader: r, field: f}
+		}
+		readers = append(readers, cr)
+		fields = append(fields, *cr.Field())
 	}
 	md := sc.Metadata()
 	return readers, arrow.NewSchema(fields, &md), nil

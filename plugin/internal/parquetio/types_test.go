@@ -515,15 +515,42 @@ var registerCQTypes = sync.OnceValue(types.RegisterAllExtensions)
 // checkTypesCase reads f the way a sync does and compares every value.
 func checkTypesCase(t *testing.T, f generatedFile) bool {
 	t.Helper()
+	got, cq, err := readAsCloudQuery(t, f.data, 1+int64(len(f.want)%17), nil)
+	if err != nil {
+		t.Errorf("read (%s): %v", f.props, err)
+		return false
+	}
+	if len(got) != len(f.want) {
+		t.Errorf("%d rows read, %d written (%s)", len(got), len(f.want), f.props)
+		return false
+	}
+	for i := range f.want {
+		for c := range f.want[i] {
+			if !reflect.DeepEqual(got[i][c], f.want[i][c]) {
+				t.Errorf("row %d column %q (%s, read as %s; %s):\n got  %#v\n want %#v", i, f.schema.Field(c).Name,
+					f.schema.Field(c).Type, cq.Field(c).Type, f.props, got[i][c], f.want[i][c])
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// readAsCloudQuery reads a Parquet file as a sync does: the table's schema
+// normalised from the file's, records of at most batchRows rows and 4 KiB
+// (split by bytes), conformed, under the CloudQuery table's Arrow schema,
+// IPC-encoded and decoded as the SDK and the CLI do. It returns every row in
+// canonical form and that schema.
+func readAsCloudQuery(t *testing.T, data []byte, batchRows int64, warn func(string)) ([][]any, *arrow.Schema, error) {
+	t.Helper()
 	if err := registerCQTypes(); err != nil {
 		t.Fatalf("register CloudQuery types: %v", err)
 	}
-	api := &memGetter{data: f.data}
-	obj := Object{Bucket: "b", Key: "t/x.parquet", Size: int64(len(f.data))}
+	api := &memGetter{data: data}
+	obj := Object{Bucket: "b", Key: "t/x.parquet", Size: int64(len(data))}
 	sc, _, err := Schema(context.Background(), api, obj)
 	if err != nil {
-		t.Errorf("Schema (%s): %v", f.props, err)
-		return false
+		return nil, nil, fmt.Errorf("schema: %w", err)
 	}
 	table := &schema.Table{Name: "t"}
 	for _, fl := range normalized(sc).Fields() {
@@ -531,12 +558,10 @@ func checkTypesCase(t *testing.T, f generatedFile) bool {
 	}
 	cq := table.ToArrowSchema()
 	var got [][]any
-	var records int
 	rows, err := ReadBatches(context.Background(), api, obj,
-		ReadOptions{BatchRows: 1 + int64(len(f.want)%17), BatchBytes: 4 << 10, Target: normalized(sc)},
+		ReadOptions{BatchRows: batchRows, BatchBytes: 4 << 10, Target: normalized(sc), Warn: warn},
 		func(*arrow.Schema) error { return nil },
 		func(rec arrow.RecordBatch) error {
-			records++
 			// What the SDK sends: the record under the table's schema, IPC-encoded.
 			out := array.NewRecordBatch(cq, rec.Columns(), rec.NumRows())
 			defer out.Release()
@@ -559,23 +584,12 @@ func checkTypesCase(t *testing.T, f generatedFile) bool {
 			return nil
 		})
 	if err != nil {
-		t.Errorf("ReadBatches (%s): %v", f.props, err)
-		return false
+		return nil, cq, err
 	}
-	if rows != int64(len(f.want)) || len(got) != len(f.want) {
-		t.Errorf("%d rows read, %d decoded, %d written (%s)", rows, len(got), len(f.want), f.props)
-		return false
+	if rows != int64(len(got)) {
+		return nil, cq, fmt.Errorf("ReadBatches counted %d rows, %d decoded", rows, len(got))
 	}
-	for i := range f.want {
-		for c := range f.want[i] {
-			if !reflect.DeepEqual(got[i][c], f.want[i][c]) {
-				t.Errorf("row %d column %q (%s, read as %s; %s):\n got  %#v\n want %#v", i, f.schema.Field(c).Name,
-					f.schema.Field(c).Type, cq.Field(c).Type, f.props, got[i][c], f.want[i][c])
-				return false
-			}
-		}
-	}
-	return true
+	return got, cq, nil
 }
 
 // canonical is the value at row i of a column as CloudQuery receives it, in
