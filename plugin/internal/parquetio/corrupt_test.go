@@ -276,4 +276,3 @@ func TestRepairedMetadataIsReadWithANote(t *testing.T) {
 		})
 	}
 }
-
