@@ -1,5 +1,5 @@
 // Checks a GCP project before the bootstrap `pulumi up` of the prod stack and prints, for each gap,
-// the command that fixes it (docs/release.md#preflight). The decisions are lib/preflight.ts; this
+// the command that fixes it (docs/release.md#preflight). The decisions are tooling/preflight.ts; this
 // only runs gcloud (and `pulumi stack export`, when pulumi is installed) and prints.
 //
 //   npm run preflight -- --project <id> [--pool-id ID] [--provider-id ID] [--stack prod]
@@ -20,7 +20,7 @@ import {
   resolveTarget,
   stackExportArgs,
   TARGET_DEFAULTS,
-} from "../lib/preflight";
+} from "../tooling/preflight";
 
 const USAGE =
   "usage: npm run preflight -- --project <id> [--pool-id ID] [--provider-id ID] [--stack NAME]\n" +

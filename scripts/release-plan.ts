@@ -1,4 +1,4 @@
-// Prints the release plan (Markdown) from a Pulumi preview: lib/releasePlan.ts, docs/release.md
+// Prints the release plan (Markdown) from a Pulumi preview: tooling/releasePlan.ts, docs/release.md
 // ("preview.yml"). The preview workflow runs it through scripts/release/plan-comment.sh.
 //
 //   PULUMI_DEBUG_COMMANDS=true pulumi preview --stack prod --event-log events.json ... > preview.txt
@@ -19,9 +19,9 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-import { parsePreviewText, PreviewJsonError } from "../lib/previewJson";
-import { planComment, ReleasePlanError, renderReleasePlan } from "../lib/releasePlan";
-import { releasedVersions } from "../lib/releaseSteps";
+import { parsePreviewText, PreviewJsonError } from "../tooling/previewJson";
+import { planComment, ReleasePlanError, renderReleasePlan } from "../tooling/releasePlan";
+import { releasedVersions } from "../tooling/releaseSteps";
 
 const USAGE =
   "usage: release-plan [--preview FILE|-] [--outputs FILE] [--tags FILE | --released-versions JSON] " +

@@ -1,5 +1,5 @@
-// The exact-tag guard: the decision by tables (lib/exactTags.ts), then the whole guard and the
-// registry client (lib/registryClient.ts) against an in-process registry on 127.0.0.1 (plain HTTP,
+// The exact-tag guard: the decision by tables (tooling/exactTags.ts), then the whole guard and the
+// registry client (tooling/registryClient.ts) against an in-process registry on 127.0.0.1 (plain HTTP,
 // an OS-assigned port) that speaks the distribution API's token, basic and redirect dances.
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -20,10 +20,10 @@ import {
   type ExactTagObservation,
   type ExistingIndex,
   type RegistryObservation,
-} from "../lib/exactTags";
+} from "../tooling/exactTags";
 import { type ImageRepository, loginCredentials } from "../lib/imageRegistries";
 import { ociLabels } from "../lib/labels";
-import { parseChallenge, RegistryClient } from "../lib/registryClient";
+import { parseChallenge, RegistryClient } from "../tooling/registryClient";
 import { Registry } from "../scripts/lib/registry";
 import { PROD, source } from "./mocks";
 

@@ -8,7 +8,7 @@ import { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/ru
 
 import { buildArgs } from "../lib/stackArgs";
 import { PROJECT } from "../lib/config";
-import { BASE_IMAGE_ARGS } from "../lib/evidence";
+import { BASE_IMAGE_ARGS } from "../tooling/evidence";
 import { PLUGIN_IMAGE_TYPE } from "../lib/imageTarget";
 import {
   parsePreview,
@@ -19,7 +19,7 @@ import {
   shown,
   SIG_KEY,
   UNKNOWN_VALUE,
-} from "../lib/previewJson";
+} from "../tooling/previewJson";
 import {
   floatingTagHolders,
   imageChange,
@@ -32,7 +32,7 @@ import {
   ReleasePlanError,
   renderReleasePlan,
   shortType,
-} from "../lib/releasePlan";
+} from "../tooling/releasePlan";
 import { exitStatus, main } from "../scripts/release-plan";
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The exact-tag guard (lib/exactTags.ts), run by up.sh before every `pulumi up` attempt, right
+# The exact-tag guard (tooling/exactTags.ts), run by up.sh before every `pulumi up` attempt, right
 # after configure.sh: reads what every registry of the stack holds under this release's exact tags
 # (`vX.Y.Z`, `vX.Y.Z-<sha7>`) and either
 #   - lets the build run (a new release): config `reusePlatformDigests` removed;

@@ -11,8 +11,8 @@
 import { IDENTITY_APIS, IDENTITY_DEFAULTS } from "../components/identity";
 import { GCP_TYPES } from "../components/apis";
 import { REQUIRED_APIS } from "../components/registries";
-import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT } from "./config";
-import { validateServiceAccountId, validateWifId } from "./wif";
+import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT } from "../lib/config";
+import { validateServiceAccountId, validateWifId } from "../lib/wif";
 
 /**
  * APIs the gcp provider cannot enable for itself: enabling an API (google_project_service) goes

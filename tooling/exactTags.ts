@@ -17,15 +17,15 @@
 // `decideExactTags` is pure and tested by tables (test/exactTags.test.ts).
 import { readFileSync } from "node:fs";
 
-import { type StackConfig } from "./config";
+import { type StackConfig } from "../lib/config";
 import {
   imageRepositories,
   type ImageRepository,
   loginCredentials,
   type RegistryKey,
   registryEntry,
-} from "./imageRegistries";
-import { deriveReleaseTags, isRollbackTarget, type ReleaseTag, tagOfRole } from "./release";
+} from "../lib/imageRegistries";
+import { deriveReleaseTags, isRollbackTarget, type ReleaseTag, tagOfRole } from "../lib/release";
 import { type FetchedManifest, RegistryClient, RegistryError } from "./registryClient";
 
 /** The environment variable that lets one release move its exact tags (docs/release.md). */
@@ -252,7 +252,7 @@ function refuse(message: string, notes: string[]): ExactTagDecision {
   return { action: "refuse", message, notes };
 }
 
-/** What {@link observeExactTags} reads through, per registry (lib/registryClient.ts's RegistryClient). */
+/** What {@link observeExactTags} reads through, per registry (tooling/registryClient.ts's RegistryClient). */
 export interface ManifestReader {
   /** The manifest by tag or digest, or undefined when absent. */
   manifest(path: string, reference: string): Promise<FetchedManifest | undefined>;

@@ -9,10 +9,10 @@ import {
   PROJECT,
   rfc3339Seconds,
   type StackConfig,
-} from "./config";
-import { allowedRegistries } from "./imageRegistries";
+} from "../lib/config";
+import { allowedRegistries } from "../lib/imageRegistries";
 import { orderedRegistries, parseReleaseOutputs, ReleaseStackOutputs } from "./releaseNotes";
-import { RELEASE_TAG_PREFIX, signingIdentity } from "./release";
+import { RELEASE_TAG_PREFIX, signingIdentity } from "../lib/release";
 
 /** Raised for a refused input; the message says which one and why. */
 export class ReleaseStepError extends Error {
