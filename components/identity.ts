@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { enableApis, GCP_TYPES as T, type GcpApi } from "./apis";
+import { enableApis } from "./apis";
+import { GCP_TYPES as T, IDENTITY_APIS } from "../lib/gcpApis";
 import {
   ACCESS_PREVIEW,
   ACCESS_RELEASE,
   GITHUB_OIDC_ISSUER,
-  WIF_DEFAULTS,
+  IDENTITY_DEFAULTS,
   attributeCondition,
   attributeMapping,
   principalSetMember,
@@ -14,7 +15,6 @@ import {
   validateWifSettings,
   type WifSettings,
 } from "../lib/wif";
-import { CONFIG_KEYS } from "../lib/config";
 import { RULES, violates } from "../lib/rules";
 
 /**
@@ -64,24 +64,6 @@ export interface GitHubIdentityArgs {
    */
   readonly enableApis?: boolean;
 }
-
-/** Defaults of the optional arguments of {@link GitHubIdentity} (the only place they live). */
-export const IDENTITY_DEFAULTS = {
-  ...WIF_DEFAULTS,
-  poolId: String(CONFIG_KEYS.wifPoolId.default),
-  providerId: String(CONFIG_KEYS.wifProviderId.default),
-  releaseServiceAccountId: "cq-source-s3-release",
-  previewServiceAccountId: "cq-source-s3-preview",
-  allowServiceAccountKeys: false,
-  enableApis: true,
-} as const;
-
-/** APIs that token exchange and impersonation go through (iam also serves this component's resources). */
-export const IDENTITY_APIS: readonly GcpApi[] = [
-  "iam.googleapis.com",
-  "iamcredentials.googleapis.com",
-  "sts.googleapis.com",
-];
 
 /** Role letting a federated principalSet impersonate a service account. */
 export const WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser";

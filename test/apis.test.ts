@@ -4,14 +4,8 @@ import * as assert from "node:assert/strict";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import {
-  API_PROPAGATION_WAIT_SECONDS,
-  API_RESOURCE_TYPES,
-  apiOf,
-  GCP_TYPES as T,
-  NOT_ENABLED_HERE,
-  WAIT_TYPE,
-} from "../components/apis";
+import { API_PROPAGATION_WAIT_SECONDS, WAIT_TYPE } from "../components/apis";
+import { API_RESOURCE_TYPES, apiOf, GCP_TYPES as T, NOT_ENABLED_HERE } from "../lib/gcpApis";
 import { REPO } from "./claims/tokens";
 import {
   PROD,

@@ -7,9 +7,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
-import { IDENTITY_APIS } from "../components/identity";
 import { REQUIRED_APIS } from "../components/registries";
 import { CONFIG_KEYS } from "../lib/config";
+import { IDENTITY_APIS } from "../lib/gcpApis";
 import {
   adoptables,
   classify,

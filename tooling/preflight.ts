@@ -8,11 +8,9 @@
 // `WorkloadIdentityPool.state` ACTIVE/DELETED + `expireTime`, serviceusage v1 `Service.config.name`)
 // and the Artifact Registry v1 reference "ProjectSettings.RedirectionState"
 // (cloud.google.com/ruby/docs/reference/google-cloud-artifact_registry-v1/latest/…RedirectionState).
-import { IDENTITY_APIS, IDENTITY_DEFAULTS } from "../components/identity";
-import { GCP_TYPES } from "../components/apis";
-import { REQUIRED_APIS } from "../components/registries";
 import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT } from "../lib/config";
-import { validateServiceAccountId, validateWifId } from "../lib/wif";
+import { GCP_APIS, GCP_TYPES, IDENTITY_APIS } from "../lib/gcpApis";
+import { IDENTITY_DEFAULTS, validateServiceAccountId, validateWifId } from "../lib/wif";
 
 /**
  * APIs the gcp provider cannot enable for itself: enabling an API (google_project_service) goes
@@ -24,9 +22,7 @@ export const PREREQUISITE_APIS = [
 ] as const;
 
 /** APIs the program enables itself (registries and identity components), deduplicated and sorted. */
-export const PROGRAM_APIS: readonly string[] = [
-  ...new Set<string>([...REQUIRED_APIS, ...IDENTITY_APIS]),
-].sort();
+export const PROGRAM_APIS: readonly string[] = [...new Set<string>([...GCP_APIS, ...IDENTITY_APIS])].sort();
 
 /** The Artifact Registry repository that serves gcr.io/<project>/… (registries component). */
 export const GCR_REPOSITORY = { id: "gcr.io", location: "us" } as const;
@@ -59,7 +55,7 @@ export interface PreflightTarget {
   readonly stack: string;
 }
 
-/** The program's own defaults for everything but the project (lib/config.ts, components/identity.ts). */
+/** The program's own defaults for everything but the project (lib/config.ts, lib/wif.ts). */
 export const TARGET_DEFAULTS: Omit<PreflightTarget, "project"> = {
   poolId: String(CONFIG_KEYS.wifPoolId.default),
   providerId: String(CONFIG_KEYS.wifProviderId.default),
