@@ -1,6 +1,6 @@
 // Checks a GCP project before the bootstrap `pulumi up` of the prod stack and prints, for each gap,
-// the command that fixes it (docs/release.md#preflight). The decisions are tooling/preflight.ts; this
-// only runs gcloud (and `pulumi stack export`, when pulumi is installed) and prints.
+// the command that fixes it (docs/release.md#preflight). The decisions are tooling/preflight/;
+// this only runs gcloud (and `pulumi stack export`, when pulumi is installed) and prints.
 //
 //   npm run preflight -- --project <id> [--pool-id ID] [--provider-id ID] [--stack prod]
 //                        [--release-account-id ID] [--preview-account-id ID]
@@ -20,7 +20,7 @@ import {
   resolveTarget,
   stackExportArgs,
   TARGET_DEFAULTS,
-} from "../tooling/preflight";
+} from "../tooling/preflight/preflight";
 
 const USAGE =
   "usage: npm run preflight -- --project <id> [--pool-id ID] [--provider-id ID] [--stack NAME]\n" +

@@ -1,5 +1,5 @@
-// The bootstrap preflight: the pure decisions (tooling/preflight.ts) by tables, their agreement with the
-// program under mocks, and the CLI end to end against a fake gcloud answering recorded JSON
+// The bootstrap preflight: the pure decisions (tooling/preflight/) by tables, their agreement with
+// the program under mocks, and the CLI end to end against a fake gcloud answering recorded JSON
 // (test/fixtures/gcloud/: path/gcloud, path/pulumi → gcloud, scenarios/<name>/).
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -25,7 +25,7 @@ import {
   PROGRAM_APIS,
   resolveTarget,
   urn,
-} from "../tooling/preflight";
+} from "../tooling/preflight/preflight";
 import { PROD, registrations, settle, setupMocks } from "./mocks";
 
 const FIXTURES = path.join(__dirname, "fixtures", "gcloud");

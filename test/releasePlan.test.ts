@@ -19,7 +19,7 @@ import {
   shown,
   SIG_KEY,
   UNKNOWN_VALUE,
-} from "../tooling/previewJson";
+} from "../tooling/plan/previewJson";
 import {
   floatingTagHolders,
   imageChange,
@@ -32,7 +32,7 @@ import {
   ReleasePlanError,
   renderReleasePlan,
   shortType,
-} from "../tooling/releasePlan";
+} from "../tooling/plan/releasePlan";
 import { exitStatus, main } from "../scripts/release-plan";
 
 // ---------------------------------------------------------------------------------------------

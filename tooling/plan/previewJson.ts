@@ -81,7 +81,7 @@ export interface ParsedPreview {
   readonly changeSummary?: Readonly<Record<string, number>>;
 }
 
-/** A JSON object (the helpers below are shared with tooling/releasePlan.ts). */
+/** A JSON object (the helpers below are shared with releasePlan.ts). */
 export type Json = Record<string, unknown>;
 
 export function isObject(v: unknown): v is Json {

@@ -2,14 +2,14 @@
 // image would be rebuilt and why, which floating tags a release of the commit would move, the
 // infrastructure changes waiting for the platform team, and policy violations. Pure; tested by
 // tables (and on a real local-stack preview when its fixture exists) in test/releasePlan.test.ts.
-// Input: tooling/previewJson.ts's ParsedPreview. The plan prints property *names* of changes, never
+// Input: previewJson.ts's ParsedPreview. The plan prints property *names* of changes, never
 // their values; the few values it prints (build args, IAM role and member, tags) go through
 // `shown()`, so a secret or unknown never appears.
 import * as semver from "semver";
 
-import { PROJECT } from "../lib/config";
-import { BASE_IMAGE_ARGS } from "./evidence";
-import { PLUGIN_IMAGE_TYPE } from "../lib/imageTarget";
+import { PROJECT } from "../../lib/config";
+import { BASE_IMAGE_ARGS } from "../evidence";
+import { PLUGIN_IMAGE_TYPE } from "../../lib/imageTarget";
 import {
   isObject,
   type Json,
@@ -24,7 +24,7 @@ import {
   strings,
   UNKNOWN_VALUE,
 } from "./previewJson";
-import { deriveReleaseTags, RELEASE_TAG_PREFIX } from "../lib/release";
+import { deriveReleaseTags, RELEASE_TAG_PREFIX } from "../../lib/release";
 
 /** First line of every plan comment; the workflow finds its own comment by it. */
 export const PLAN_MARKER = "<!-- cq-release-plan -->";

@@ -8,9 +8,9 @@
 // `WorkloadIdentityPool.state` ACTIVE/DELETED + `expireTime`, serviceusage v1 `Service.config.name`)
 // and the Artifact Registry v1 reference "ProjectSettings.RedirectionState"
 // (cloud.google.com/ruby/docs/reference/google-cloud-artifact_registry-v1/latest/…RedirectionState).
-import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT } from "../lib/config";
-import { GCP_APIS, GCP_TYPES, IDENTITY_APIS } from "../lib/gcpApis";
-import { IDENTITY_DEFAULTS, validateServiceAccountId, validateWifId } from "../lib/wif";
+import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT } from "../../lib/config";
+import { GCP_APIS, GCP_TYPES, IDENTITY_APIS } from "../../lib/gcpApis";
+import { IDENTITY_DEFAULTS, validateServiceAccountId, validateWifId } from "../../lib/wif";
 
 /**
  * APIs the gcp provider cannot enable for itself: enabling an API (google_project_service) goes
