@@ -9,18 +9,10 @@
 import { execFile } from "node:child_process";
 import { parseArgs } from "node:util";
 
-import {
-  type CommandAnswer,
-  exitCode,
-  gcloudQueries,
-  manualChecks,
-  preflight,
-  type QueryKey,
-  renderReport,
-  resolveTarget,
-  stackExportArgs,
-  TARGET_DEFAULTS,
-} from "../tooling/preflight/preflight";
+import type { CommandAnswer } from "../tooling/preflight/answers";
+import { gcloudQueries, type QueryKey, stackExportArgs } from "../tooling/preflight/commands";
+import { exitCode, manualChecks, preflight, renderReport } from "../tooling/preflight/preflight";
+import { resolveTarget, TARGET_DEFAULTS } from "../tooling/preflight/target";
 
 const USAGE =
   "usage: npm run preflight -- --project <id> [--pool-id ID] [--provider-id ID] [--stack NAME]\n" +

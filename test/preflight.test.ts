@@ -10,22 +10,11 @@ import * as path from "node:path";
 import { REQUIRED_APIS } from "../components/registries";
 import { CONFIG_KEYS } from "../lib/config";
 import { IDENTITY_APIS } from "../lib/gcpApis";
-import {
-  adoptables,
-  classify,
-  COMPONENTS,
-  type CommandAnswer,
-  exitCode,
-  type Finding,
-  GCR_REPOSITORY,
-  gcloudQueries,
-  type PreflightInput,
-  preflight,
-  PREREQUISITE_APIS,
-  PROGRAM_APIS,
-  resolveTarget,
-  urn,
-} from "../tooling/preflight/preflight";
+import { adoptables, COMPONENTS, urn } from "../tooling/preflight/adopt";
+import { classify, type CommandAnswer, type Finding } from "../tooling/preflight/answers";
+import { GCR_REPOSITORY, gcloudQueries, PREREQUISITE_APIS } from "../tooling/preflight/commands";
+import { exitCode, type PreflightInput, preflight, PROGRAM_APIS } from "../tooling/preflight/preflight";
+import { resolveTarget } from "../tooling/preflight/target";
 import { PROD, registrations, settle, setupMocks } from "./mocks";
 
 const FIXTURES = path.join(__dirname, "fixtures", "gcloud");
