@@ -20,19 +20,11 @@ import {
   SIG_KEY,
   UNKNOWN_VALUE,
 } from "../tooling/plan/previewJson";
-import {
-  floatingTagHolders,
-  imageChange,
-  infraKind,
-  pendingInfrastructure,
-  PLAN_MARKER,
-  planComment,
-  planFloatingTags,
-  RELEASE_METADATA_BUILD_ARGS,
-  ReleasePlanError,
-  renderReleasePlan,
-  shortType,
-} from "../tooling/plan/releasePlan";
+import { floatingTagHolders, planFloatingTags } from "../tooling/plan/floatingTags";
+import { imageChange, RELEASE_METADATA_BUILD_ARGS } from "../tooling/plan/image";
+import { infraKind, pendingInfrastructure, shortType } from "../tooling/plan/infrastructure";
+import { ReleasePlanError } from "../tooling/plan/markdown";
+import { PLAN_MARKER, planComment, renderReleasePlan } from "../tooling/plan/releasePlan";
 import { exitStatus, main } from "../scripts/release-plan";
 
 // ---------------------------------------------------------------------------------------------
