@@ -43,7 +43,7 @@ export type ApiCallingType = (typeof API_RESOURCE_TYPES)[GcpApi][number];
 /** Every API this program enables (the keys of {@link API_RESOURCE_TYPES}). */
 export const GCP_APIS = Object.keys(API_RESOURCE_TYPES) as GcpApi[];
 
-/** APIs that token exchange and impersonation go through (iam also serves the identity's resources). */
+/** APIs that token exchange and impersonation go through (iam also serves identity's resources). */
 export const IDENTITY_APIS: readonly GcpApi[] = [
   "iam.googleapis.com",
   "iamcredentials.googleapis.com",

@@ -1,5 +1,5 @@
-// The release steps' decisions (tooling/releaseSteps.ts) and the rehearsal's `pulumi up` substitute's
-// argument parsing (scripts/release/local-up.ts), by tables.
+// The release steps' decisions (tooling/releaseSteps.ts) and the rehearsal's `pulumi up`
+// substitute's argument parsing (scripts/release/local-up.ts), by tables.
 import * as assert from "node:assert/strict";
 
 import {

@@ -1,5 +1,5 @@
-// When a state lock is provably stale (tooling/stateLock.ts), by tables; and that its age bound is the
-// publish job's timeout (release.yml), the longest a lock's holder can live.
+// When a state lock is provably stale (tooling/stateLock.ts), by tables; and that its age bound is
+// the publish job's timeout (release.yml), the longest a lock's holder can live.
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
