@@ -4,7 +4,8 @@
 // apart from passing secret Outputs through.
 import * as pulumi from "@pulumi/pulumi";
 
-import { rfc3339Seconds, type StackConfig } from "./config";
+import { type StackConfig } from "./config";
+import { rfc3339Seconds } from "./configValues";
 import type { ImageTarget, PluginImageArgs } from "./imageArgs";
 import { imageRepositories, registryEntry } from "./imageRegistries";
 import { ociLabels } from "./labels";
