@@ -260,7 +260,7 @@ export class GitHubIdentity extends pulumi.ComponentResource {
     // against the checkpoint and makes no GCP read calls for this program's resources (the pool
     // and provider names come from state, not from a lookup).
     // No API wait here: these call storage.googleapis.com, which is on in any project that hosts
-    // this stack's state bucket (components/apis.ts, NOT_ENABLED_HERE).
+    // this stack's state bucket (lib/gcpApis.ts, NOT_ENABLED_HERE).
     if (stateBucket !== undefined) {
       new gcp.storage.BucketIAMMember(
         `${name}-release-state`,
