@@ -3,11 +3,12 @@
 // Components are switched by plain booleans from config, never by an Output.
 import * as gcp from "@pulumi/gcp";
 
-import { GitHubIdentity, IDENTITY_APIS } from "./components/identity";
+import { GitHubIdentity } from "./components/identity";
 import { PluginImage } from "./components/image";
 import { Registries } from "./components/registries";
 import { RepoSettings } from "./components/repoSettings";
 import { loadConfig } from "./lib/config";
+import { IDENTITY_APIS } from "./lib/gcpApis";
 import { PLUGIN_IMAGE_NAME } from "./lib/imageTarget";
 import { loginsFor } from "./lib/imageRegistries";
 import { imageArgsFromConfig } from "./lib/stackArgs";

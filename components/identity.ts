@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { enableApis, GCP_TYPES as T, type GcpApi } from "./apis";
+import { enableApis } from "./apis";
+import { GCP_TYPES as T, IDENTITY_APIS } from "../lib/gcpApis";
 import {
   ACCESS_PREVIEW,
   ACCESS_RELEASE,
   GITHUB_OIDC_ISSUER,
-  WIF_DEFAULTS,
+  IDENTITY_DEFAULTS,
   attributeCondition,
   attributeMapping,
   principalSetMember,
@@ -14,7 +15,6 @@ import {
   validateWifSettings,
   type WifSettings,
 } from "../lib/wif";
-import { CONFIG_KEYS } from "../lib/config";
 import { RULES, violates } from "../lib/rules";
 
 /**
@@ -64,24 +64,6 @@ export interface GitHubIdentityArgs {
    */
   readonly enableApis?: boolean;
 }
-
-/** Defaults of the optional arguments of {@link GitHubIdentity} (the only place they live). */
-export const IDENTITY_DEFAULTS = {
-  ...WIF_DEFAULTS,
-  poolId: String(CONFIG_KEYS.wifPoolId.default),
-  providerId: String(CONFIG_KEYS.wifProviderId.default),
-  releaseServiceAccountId: "cq-source-s3-release",
-  previewServiceAccountId: "cq-source-s3-preview",
-  allowServiceAccountKeys: false,
-  enableApis: true,
-} as const;
-
-/** APIs that token exchange and impersonation go through (iam also serves this component's resources). */
-export const IDENTITY_APIS: readonly GcpApi[] = [
-  "iam.googleapis.com",
-  "iamcredentials.googleapis.com",
-  "sts.googleapis.com",
-];
 
 /** Role letting a federated principalSet impersonate a service account. */
 export const WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser";
@@ -278,7 +260,7 @@ export class GitHubIdentity extends pulumi.ComponentResource {
     // against the checkpoint and makes no GCP read calls for this program's resources (the pool
     // and provider names come from state, not from a lookup).
     // No API wait here: these call storage.googleapis.com, which is on in any project that hosts
-    // this stack's state bucket (components/apis.ts, NOT_ENABLED_HERE).
+    // this stack's state bucket (lib/gcpApis.ts, NOT_ENABLED_HERE).
     if (stateBucket !== undefined) {
       new gcp.storage.BucketIAMMember(
         `${name}-release-state`,

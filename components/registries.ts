@@ -5,11 +5,12 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
+import { GCP_APIS, GCP_TYPES as T, type GcpApi } from "../lib/gcpApis";
 import { RELEASE_TAG_PREFIX } from "../lib/release";
-import { enableApis, GCP_APIS, GCP_TYPES as T, type GcpApi } from "./apis";
+import { enableApis } from "./apis";
 
 /**
- * APIs the release infrastructure uses (every API in components/apis.ts). Never disabled on
+ * APIs the release infrastructure uses (every API in lib/gcpApis.ts). Never disabled on
  * destroy: other things may use them.
  */
 export const REQUIRED_APIS: readonly GcpApi[] = GCP_APIS;

@@ -4,9 +4,24 @@
 // (test/config.test.ts), and the rules for ids and names come from lib/rules.ts.
 // parseConfig is pure: it throws before any resource exists, naming the key, the bad value and
 // what is expected, so a typo never becomes half a deployment.
+// One module past 400 lines on purpose: the key table is half of it, and the table, the rules
+// across keys and the parser that applies both are one answer to "what is a valid stack config";
+// the structured values' parsers are lib/configValues.ts, the docs table tooling/configDocs.ts.
 import * as pulumi from "@pulumi/pulumi";
 import * as semver from "semver";
 
+import {
+  type Invalid,
+  isInvalid,
+  normaliseVersion,
+  parsePlatformDigests,
+  parsePlatforms,
+  parseStringList,
+  PLATFORMS_EXPECTED,
+  refuse,
+  REUSE_EXPECTED,
+  rfc3339Seconds,
+} from "./configValues";
 import { RELEASE_TAG_PREFIX } from "./release";
 import { RULES, type RuleName } from "./rules";
 
@@ -16,16 +31,8 @@ export const PROJECT = "cq-source-s3-release";
 /** The stacks of this project (Pulumi.<stack>.yaml). */
 export type StackName = "prod" | "local";
 
-/** A value a parser refused; `expected` completes "expected …" (defaults to the key's text). */
-interface Invalid {
-  readonly invalid: true;
-  readonly expected?: string;
-}
-const refuse = (expected?: string): Invalid => ({ invalid: true, expected });
-const isInvalid = (v: unknown): v is Invalid => typeof v === "object" && v !== null && "invalid" in v;
-
 /** One config key. `optional` keys may be unset (their value type includes undefined). */
-interface KeyDef<T, Optional extends boolean> {
+export interface KeyDef<T, Optional extends boolean> {
   /** Type as declared in Pulumi.yaml. */
   readonly type: "string" | "boolean";
   /** Default as it appears in Pulumi.yaml; `""` means unset; undefined means required. */
@@ -80,105 +87,6 @@ function secret(def: Common) {
     parse: (): pulumi.Output<string> | Invalid => refuse(),
     ...def,
   } as const satisfies KeyDef<pulumi.Output<string>, true>;
-}
-
-/** Parses a JSON list of strings; undefined when malformed. */
-function parseStringList(raw: string): string[] | undefined {
-  try {
-    const v: unknown = JSON.parse(raw);
-    if (Array.isArray(v) && v.every((e) => typeof e === "string")) {
-      return v as string[];
-    }
-  } catch {
-    // reported by the caller with the key name
-  }
-  return undefined;
-}
-
-/**
- * Normalises a release version: strips an optional tag prefix, checks strict semver and returns
- * `<prefix><semver>`; undefined when it is not semver.
- */
-export function normaliseVersion(raw: string, prefix: string): string | undefined {
-  const bare = raw.startsWith(prefix) ? raw.slice(prefix.length) : raw;
-  const parsed = semver.parse(bare);
-  // semver.parse accepts a leading "v"/"=" and surrounding spaces; insist on the exact text.
-  if (parsed === null || parsed.raw !== bare || bare.trim() !== bare || /^[v=]/.test(bare)) {
-    return undefined;
-  }
-  return `${prefix}${bare}`;
-}
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** Seconds since the epoch of an RFC 3339 time, or undefined when it is not a valid RFC 3339 time. */
-export function rfc3339Seconds(raw: string): number | undefined {
-  const m = RFC3339.exec(raw);
-  if (m === null) {
-    return undefined;
-  }
-  const [, y, mo, d, h, mi, s] = m.map(Number);
-  const ms = Date.parse(raw.toUpperCase());
-  if (Number.isNaN(ms) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) {
-    return undefined;
-  }
-  // Date.parse rolls 2024-02-30 over to March; reject days that do not exist in that month.
-  if (d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) {
-    return undefined;
-  }
-  return Math.floor(ms / 1000);
-}
-
-const KNOWN_OS = ["linux"];
-// The architectures both docker-build (its Platform enum) and distroless static publish.
-const KNOWN_ARCH = ["amd64", "arm64", "arm", "386", "ppc64le", "riscv64", "s390x"];
-const PLATFORMS_EXPECTED = 'a JSON list of distinct platforms os/arch, e.g. ["linux/amd64","linux/arm64"]';
-
-function parsePlatforms(raw: string): string[] | Invalid {
-  const list = parseStringList(raw);
-  if (list === undefined || list.length === 0) return refuse();
-  for (const p of list) {
-    const [os, ...rest] = p.split("/");
-    const arch = rest.join("/");
-    if (!KNOWN_OS.includes(os)) {
-      return refuse(`${PLATFORMS_EXPECTED}; unsupported os "${os}" (supported: ${KNOWN_OS.join(", ")})`);
-    }
-    if (!KNOWN_ARCH.includes(arch)) {
-      return refuse(
-        `${PLATFORMS_EXPECTED}; unsupported arch "${arch}" (supported: ${KNOWN_ARCH.join(", ")})`,
-      );
-    }
-  }
-  if (new Set(list).size !== list.length) return refuse(`${PLATFORMS_EXPECTED}; no duplicates`);
-  return list;
-}
-
-/** A manifest digest as registries name content: `sha256:` and 64 lowercase hex digits. */
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
-const REUSE_EXPECTED =
-  'a JSON object of platform → digest, e.g. {"linux/amd64":"sha256:<64 hex>","linux/arm64":"sha256:<64 hex>"}';
-
-/** Parses `reusePlatformDigests`: known platforms (as in `platforms`) to `sha256:` digests. */
-function parsePlatformDigests(raw: string): Readonly<Record<string, string>> | Invalid {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return refuse();
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return refuse();
-  const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length === 0) return refuse();
-  const platforms = parsePlatforms(JSON.stringify(entries.map(([p]) => p)));
-  if (isInvalid(platforms)) {
-    return refuse(`${REUSE_EXPECTED}; its keys: ${platforms.expected ?? PLATFORMS_EXPECTED}`);
-  }
-  for (const [p, d] of entries) {
-    if (typeof d !== "string" || !DIGEST_RE.test(d)) {
-      return refuse(`${REUSE_EXPECTED}; the digest of ${p} is not sha256:<64 hex>`);
-    }
-  }
-  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 const BOTH: readonly StackName[] = ["prod", "local"];
@@ -560,16 +468,4 @@ export function loadConfig(): StackConfig {
       .filter((k) => k.startsWith(prefix))
       .map((k) => k.slice(prefix.length)),
   });
-}
-
-/** The Markdown reference table of every key (docs/configuration.md carries it verbatim). */
-export function configReferenceTable(): string {
-  const rows = (Object.entries(CONFIG_KEYS) as [ConfigKey, KeyDef<unknown, boolean>][]).map(([key, def]) => {
-    const type = def.secret === true ? `${def.type} (secret)` : def.type;
-    const dflt =
-      def.default === undefined ? "required" : def.default === "" ? "unset" : `\`${String(def.default)}\``;
-    const stacks = def.stacks.length === 2 ? "both" : def.stacks[0];
-    return `| \`${key}\` | ${type} | ${dflt} | ${def.description} | ${stacks}${def.note === undefined ? "" : ` (${def.note})`} |`;
-  });
-  return ["| key | type | default | description | stack |", "|---|---|---|---|---|", ...rows].join("\n");
 }

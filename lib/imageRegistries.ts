@@ -58,10 +58,10 @@ export interface RegistryEntry {
   readonly displayRank: number;
   /**
    * The registry answers "denied" rather than "not found" for an image that was never pushed
-   * (GHCR, for a package that does not exist yet). The exact-tag guard (lib/exactTags.ts) then
-   * counts a denial of the login's credentials as absent: the push uses the same credentials, so
-   * it cannot write there either and nothing there can move. Elsewhere a denial fails the guard.
-   * Defaults to false.
+   * (GHCR, for a package that does not exist yet). The exact-tag guard
+   * (tooling/exactTagGuard.ts) then counts a denial of the login's credentials as absent: the push
+   * uses the same credentials, so it cannot write there either and nothing there can move.
+   * Elsewhere a denial fails the guard. Defaults to false.
    */
   readonly deniedMeansAbsent?: boolean;
 }

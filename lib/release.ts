@@ -1,8 +1,9 @@
 // The release rules, in one place: the tag prefix and scheme, when `latest` and `vX.Y` move, and
 // who may sign a release (the release workflow at a release tag, GitHub's OIDC issuer). Used by
-// the image tags (components/image.ts), the WIF condition (lib/wif.ts), the release notes and
-// evidence (lib/releaseNotes.ts, lib/evidence.ts); the policy pack's sha-tag pattern is checked
-// against these tags by policy/test/policies.test.ts. Pure; tested by tables in test/release.test.ts.
+// the image tags (components/image.ts), the WIF condition (lib/wif.ts), and around the program by
+// the release notes and evidence (tooling/releaseNotes.ts, tooling/evidence.ts); the policy pack's
+// sha-tag pattern is checked against these tags by policy/test/policies.test.ts. Pure; tested by
+// tables in test/release.test.ts.
 //
 // How the release learns whether it is the newest: the release workflow passes every existing
 // other release tag (`git tag --list 'v*'` minus the tag being released; including it changes

@@ -1,10 +1,12 @@
 // The program's validated config → the typed arguments of a component. Components never see the
-// config (they take typed args, documented on their own interfaces); this is the one place that
-// knows which config key feeds which argument. Pure apart from passing secret Outputs through.
+// config (they take typed args, documented on their own interfaces; the image's in
+// lib/imageArgs.ts); this is the one place that knows which config key feeds which argument. Pure
+// apart from passing secret Outputs through.
 import * as pulumi from "@pulumi/pulumi";
 
-import type { ImageTarget, PluginImageArgs } from "../components/image";
-import { rfc3339Seconds, type StackConfig } from "./config";
+import { type StackConfig } from "./config";
+import { rfc3339Seconds } from "./configValues";
+import type { ImageTarget, PluginImageArgs } from "./imageArgs";
 import { imageRepositories, registryEntry } from "./imageRegistries";
 import { ociLabels } from "./labels";
 import { deriveReleaseTags } from "./release";

@@ -85,6 +85,20 @@ export const WIF_DEFAULTS = {
   releaseEnvironment: RELEASE_ENVIRONMENT,
 } as const;
 
+/**
+ * Defaults of the optional arguments of the identity component (components/identity.ts,
+ * `GitHubIdentity`), the only place they live; the bootstrap preflight checks the same ids.
+ */
+export const IDENTITY_DEFAULTS = {
+  ...WIF_DEFAULTS,
+  poolId: String(CONFIG_KEYS.wifPoolId.default),
+  providerId: String(CONFIG_KEYS.wifProviderId.default),
+  releaseServiceAccountId: "cq-source-s3-release",
+  previewServiceAccountId: "cq-source-s3-preview",
+  allowServiceAccountKeys: false,
+  enableApis: true,
+} as const;
+
 function fail(key: string, value: unknown, expected: string): never {
   throw new Error(`identity: invalid ${key} ${JSON.stringify(value)}: expected ${expected}`);
 }

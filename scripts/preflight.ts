@@ -1,6 +1,6 @@
 // Checks a GCP project before the bootstrap `pulumi up` of the prod stack and prints, for each gap,
-// the command that fixes it (docs/release.md#preflight). The decisions are lib/preflight.ts; this
-// only runs gcloud (and `pulumi stack export`, when pulumi is installed) and prints.
+// the command that fixes it (docs/release.md#preflight). The decisions are tooling/preflight/;
+// this only runs gcloud (and `pulumi stack export`, when pulumi is installed) and prints.
 //
 //   npm run preflight -- --project <id> [--pool-id ID] [--provider-id ID] [--stack prod]
 //                        [--release-account-id ID] [--preview-account-id ID]
@@ -9,18 +9,10 @@
 import { execFile } from "node:child_process";
 import { parseArgs } from "node:util";
 
-import {
-  type CommandAnswer,
-  exitCode,
-  gcloudQueries,
-  manualChecks,
-  preflight,
-  type QueryKey,
-  renderReport,
-  resolveTarget,
-  stackExportArgs,
-  TARGET_DEFAULTS,
-} from "../lib/preflight";
+import type { CommandAnswer } from "../tooling/preflight/answers";
+import { gcloudQueries, type QueryKey, stackExportArgs } from "../tooling/preflight/commands";
+import { exitCode, manualChecks, preflight, renderReport } from "../tooling/preflight/preflight";
+import { resolveTarget, TARGET_DEFAULTS } from "../tooling/preflight/target";
 
 const USAGE =
   "usage: npm run preflight -- --project <id> [--pool-id ID] [--provider-id ID] [--stack NAME]\n" +

@@ -10,7 +10,7 @@
 // bad key on any invalid input, so the workflow never publishes a half-filled Release.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { previousRelease, releaseMeta, ReleaseNotesError, renderReleaseNotes } from "../lib/releaseNotes";
+import { previousRelease, releaseMeta, ReleaseNotesError, renderReleaseNotes } from "../tooling/releaseNotes";
 
 const USAGE =
   "usage: release-notes --version vX.Y.Z --repository owner/name [--outputs FILE|-] " +

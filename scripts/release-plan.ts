@@ -1,5 +1,6 @@
-// Prints the release plan (Markdown) from a Pulumi preview: lib/releasePlan.ts, docs/release.md
-// ("preview.yml"). The preview workflow runs it through scripts/release/plan-comment.sh.
+// Prints the release plan (Markdown) from a Pulumi preview: tooling/plan/releasePlan.ts,
+// docs/release.md ("preview.yml"). The preview workflow runs it through
+// scripts/release/plan-comment.sh.
 //
 //   PULUMI_DEBUG_COMMANDS=true pulumi preview --stack prod --event-log events.json ... > preview.txt
 //   npm run -s release-plan -- --preview events.json [--tags tags.txt] [--comment --diff preview.txt]
@@ -19,9 +20,10 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-import { parsePreviewText, PreviewJsonError } from "../lib/previewJson";
-import { planComment, ReleasePlanError, renderReleasePlan } from "../lib/releasePlan";
-import { releasedVersions } from "../lib/releaseSteps";
+import { parsePreviewText, PreviewJsonError } from "../tooling/plan/previewJson";
+import { ReleasePlanError } from "../tooling/plan/markdown";
+import { planComment, renderReleasePlan } from "../tooling/plan/releasePlan";
+import { releasedVersions } from "../tooling/releaseSteps";
 
 const USAGE =
   "usage: release-plan [--preview FILE|-] [--outputs FILE] [--tags FILE | --released-versions JSON] " +

@@ -10,7 +10,7 @@
 // prod stack's githubOwner/githubRepository and githubRepositoryId, Pulumi.prod.yaml),
 // --commit <40 hex>, --server-url <url>.
 // Exit 0 when every check passes; otherwise the first failure's message and its status:
-// 2 usage, 10 signature, 11 provenance, 12 repository, 13 commit, 14 SBOM (lib/evidence.ts).
+// 2 usage, 10 signature, 11 provenance, 12 repository, 13 commit, 14 SBOM (tooling/evidence.ts).
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -25,7 +25,7 @@ import {
   VERIFY_EXIT,
   VerifyFailure,
   type Expectation,
-} from "../lib/evidence";
+} from "../tooling/evidence";
 import { identityFlags } from "../lib/release";
 
 const REF_RE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/;

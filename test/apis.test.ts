@@ -4,14 +4,8 @@ import * as assert from "node:assert/strict";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import {
-  API_PROPAGATION_WAIT_SECONDS,
-  API_RESOURCE_TYPES,
-  apiOf,
-  GCP_TYPES as T,
-  NOT_ENABLED_HERE,
-  WAIT_TYPE,
-} from "../components/apis";
+import { API_PROPAGATION_WAIT_SECONDS, WAIT_TYPE } from "../components/apis";
+import { API_RESOURCE_TYPES, apiOf, GCP_TYPES as T, NOT_ENABLED_HERE } from "../lib/gcpApis";
 import { REPO } from "./claims/tokens";
 import {
   PROD,
@@ -75,7 +69,7 @@ async function quietly<R>(fn: () => Promise<R>): Promise<R> {
 const gcpTypes = (regs: readonly Registration[]) =>
   [...new Set(regs.filter((r) => r.custom && r.type.startsWith("gcp:")).map((r) => r.type))].sort();
 
-describe("GCP APIs: the table (components/apis.ts)", () => {
+describe("GCP APIs: the table (lib/gcpApis.ts)", () => {
   it("maps each API-calling resource type to the API it calls", () => {
     for (const [type, api] of REQUIRED_API) assert.equal(apiOf(type), api, type);
     const listed = Object.values(API_RESOURCE_TYPES).flat().map(String).sort();

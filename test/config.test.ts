@@ -5,14 +5,9 @@ import * as yaml from "js-yaml";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import {
-  CONFIG_KEYS,
-  configReferenceTable,
-  ConfigError,
-  normaliseVersion,
-  parseConfig,
-  rfc3339Seconds,
-} from "../lib/config";
+import { CONFIG_KEYS, ConfigError, parseConfig } from "../lib/config";
+import { normaliseVersion, rfc3339Seconds } from "../lib/configValues";
+import { configReferenceTable } from "../tooling/configDocs";
 import { LOCAL, PROD, source, unwrap } from "./mocks";
 
 const P = "cq-source-s3-release";

@@ -14,7 +14,7 @@ import {
   VerifyFailure,
   type Expectation,
   type ProvenanceInput,
-} from "../lib/evidence";
+} from "../tooling/evidence";
 
 const HEX = (c: string) => c.repeat(64);
 const DIGEST = `sha256:${HEX("a")}`;

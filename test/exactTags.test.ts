@@ -1,6 +1,7 @@
-// The exact-tag guard: the decision by tables (lib/exactTags.ts), then the whole guard and the
-// registry client (lib/registryClient.ts) against an in-process registry on 127.0.0.1 (plain HTTP,
-// an OS-assigned port) that speaks the distribution API's token, basic and redirect dances.
+// The exact-tag guard: the decision by tables (tooling/exactTags.ts), then the whole guard
+// (tooling/exactTagGuard.ts) and the registry client (tooling/registryClient.ts) against an
+// in-process registry on 127.0.0.1 (plain HTTP, an OS-assigned port) that speaks the distribution
+// API's token, basic and redirect dances.
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -12,18 +13,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { parseConfig } from "../lib/config";
+import { exactTagGuard } from "../tooling/exactTagGuard";
 import {
   decideExactTags,
   EXACT_TAG_OVERRIDE_ENV,
-  exactTagGuard,
   type ExactTagDecision,
   type ExactTagObservation,
   type ExistingIndex,
   type RegistryObservation,
-} from "../lib/exactTags";
+} from "../tooling/exactTags";
 import { type ImageRepository, loginCredentials } from "../lib/imageRegistries";
 import { ociLabels } from "../lib/labels";
-import { parseChallenge, RegistryClient } from "../lib/registryClient";
+import { parseChallenge, RegistryClient } from "../tooling/registryClient";
 import { Registry } from "../scripts/lib/registry";
 import { PROD, source } from "./mocks";
 

@@ -1,5 +1,5 @@
-// The bootstrap preflight: the pure decisions (lib/preflight.ts) by tables, their agreement with the
-// program under mocks, and the CLI end to end against a fake gcloud answering recorded JSON
+// The bootstrap preflight: the pure decisions (tooling/preflight/) by tables, their agreement with
+// the program under mocks, and the CLI end to end against a fake gcloud answering recorded JSON
 // (test/fixtures/gcloud/: path/gcloud, path/pulumi → gcloud, scenarios/<name>/).
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -7,25 +7,14 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
-import { IDENTITY_APIS } from "../components/identity";
 import { REQUIRED_APIS } from "../components/registries";
 import { CONFIG_KEYS } from "../lib/config";
-import {
-  adoptables,
-  classify,
-  COMPONENTS,
-  type CommandAnswer,
-  exitCode,
-  type Finding,
-  GCR_REPOSITORY,
-  gcloudQueries,
-  type PreflightInput,
-  preflight,
-  PREREQUISITE_APIS,
-  PROGRAM_APIS,
-  resolveTarget,
-  urn,
-} from "../lib/preflight";
+import { IDENTITY_APIS } from "../lib/gcpApis";
+import { adoptables, COMPONENTS, urn } from "../tooling/preflight/adopt";
+import { classify, type CommandAnswer, type Finding } from "../tooling/preflight/answers";
+import { GCR_REPOSITORY, gcloudQueries, PREREQUISITE_APIS } from "../tooling/preflight/commands";
+import { exitCode, type PreflightInput, preflight, PROGRAM_APIS } from "../tooling/preflight/preflight";
+import { resolveTarget } from "../tooling/preflight/target";
 import { PROD, registrations, settle, setupMocks } from "./mocks";
 
 const FIXTURES = path.join(__dirname, "fixtures", "gcloud");

@@ -11,7 +11,7 @@ import {
   releaseMeta,
   ReleaseNotesError,
   renderReleaseNotes,
-} from "../lib/releaseNotes";
+} from "../tooling/releaseNotes";
 import { signingIdentity } from "../lib/release";
 
 const DIGEST = "sha256:" + "0123456789abcdef".repeat(4);

@@ -8,7 +8,7 @@ import { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/ru
 
 import { buildArgs } from "../lib/stackArgs";
 import { PROJECT } from "../lib/config";
-import { BASE_IMAGE_ARGS } from "../lib/evidence";
+import { BASE_IMAGE_ARGS } from "../tooling/evidence";
 import { PLUGIN_IMAGE_TYPE } from "../lib/imageTarget";
 import {
   parsePreview,
@@ -19,20 +19,12 @@ import {
   shown,
   SIG_KEY,
   UNKNOWN_VALUE,
-} from "../lib/previewJson";
-import {
-  floatingTagHolders,
-  imageChange,
-  infraKind,
-  pendingInfrastructure,
-  PLAN_MARKER,
-  planComment,
-  planFloatingTags,
-  RELEASE_METADATA_BUILD_ARGS,
-  ReleasePlanError,
-  renderReleasePlan,
-  shortType,
-} from "../lib/releasePlan";
+} from "../tooling/plan/previewJson";
+import { floatingTagHolders, planFloatingTags } from "../tooling/plan/floatingTags";
+import { imageChange, RELEASE_METADATA_BUILD_ARGS } from "../tooling/plan/image";
+import { infraKind, pendingInfrastructure, shortType } from "../tooling/plan/infrastructure";
+import { ReleasePlanError } from "../tooling/plan/markdown";
+import { PLAN_MARKER, planComment, renderReleasePlan } from "../tooling/plan/releasePlan";
 import { exitStatus, main } from "../scripts/release-plan";
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-// The release steps' decisions (lib/releaseSteps.ts) and the rehearsal's `pulumi up` substitute's
-// argument parsing (scripts/release/local-up.ts), by tables.
+// The release steps' decisions (tooling/releaseSteps.ts) and the rehearsal's `pulumi up`
+// substitute's argument parsing (scripts/release/local-up.ts), by tables.
 import * as assert from "node:assert/strict";
 
 import {
@@ -10,7 +10,7 @@ import {
   releasedVersions,
   releaseMetadata,
   type MetadataInput,
-} from "../lib/releaseSteps";
+} from "../tooling/releaseSteps";
 import { deriveTags } from "../lib/release";
 import { LOCAL, PROD } from "./mocks";
 import { fileBackendDir, parseUpArgs } from "../scripts/release/local-up";

@@ -1,11 +1,11 @@
-// When a state lock is provably stale (lib/stateLock.ts), by tables; and that its age bound is the
-// publish job's timeout (release.yml), the longest a lock's holder can live.
+// When a state lock is provably stale (tooling/stateLock.ts), by tables; and that its age bound is
+// the publish job's timeout (release.yml), the longest a lock's holder can live.
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
 import * as yaml from "js-yaml";
 
-import { parseLocks, pidAlive, staleReason, type StateLock } from "../lib/stateLock";
+import { parseLocks, pidAlive, staleReason, type StateLock } from "../tooling/stateLock";
 
 // What `pulumi up` 3.248 printed in the faults rehearsal (pkg/backend/diy/lock.go).
 const LOG = `Updating (local):

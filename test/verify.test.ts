@@ -14,7 +14,7 @@ import {
   SLSA_PROVENANCE_V1,
   SPDX_PREDICATE_TYPE,
   type ProvenanceInput,
-} from "../lib/evidence";
+} from "../tooling/evidence";
 
 const ROOT = path.resolve(__dirname, "..");
 const COSIGN = path.join(__dirname, "fixtures", "cosign", "cosign");

@@ -3,7 +3,7 @@
 // (scripts/bench.ts).
 import * as fs from "fs";
 
-import { RegistryClient } from "../../lib/registryClient";
+import { RegistryClient } from "../../tooling/registryClient";
 import { rehearsalEnv } from "./env";
 
 export interface Descriptor {
@@ -35,7 +35,7 @@ export interface ImageConfig {
   };
 }
 
-/** The rehearsal registry, read through lib/registryClient.ts with the rehearsal's CA. */
+/** The rehearsal registry, read through tooling/registryClient.ts with the rehearsal's CA. */
 export class Registry {
   private readonly client: RegistryClient;
   constructor(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The exact-tag guard (lib/exactTags.ts), run by up.sh before every `pulumi up` attempt, right
-# after configure.sh: reads what every registry of the stack holds under this release's exact tags
-# (`vX.Y.Z`, `vX.Y.Z-<sha7>`) and either
+# The exact-tag guard (tooling/exactTagGuard.ts), run by up.sh before every `pulumi up` attempt,
+# right after configure.sh: reads what every registry of the stack holds under this release's
+# exact tags (`vX.Y.Z`, `vX.Y.Z-<sha7>`) and either
 #   - lets the build run (a new release): config `reusePlatformDigests` removed;
 #   - re-tags without building (this commit's index is already there: a re-run, a lost state, a
 #     run that died between registries, a rollback): `reusePlatformDigests` set to its platform

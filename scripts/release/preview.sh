@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `pulumi preview` of the stack for a pull request (preview.yml), run once and recorded twice:
 # the text output (pulumi's raw diff, shown in the log and collapsed in the PR comment) and the
-# engine events the release plan is rendered from (plan-comment.sh, lib/releasePlan.ts).
+# engine events the release plan is rendered from (plan-comment.sh, tooling/plan/releasePlan.ts).
 # The event log is the only JSON form of a preview that carries policy violations: the
-# `--json` digest drops them (lib/previewJson.ts). `--event-log` is the channel the Automation API
-# (and so pulumi/actions) reads every operation through; the CLI lists it only with
-# PULUMI_DEBUG_COMMANDS set.
+# `--json` digest drops them (tooling/plan/previewJson.ts). `--event-log` is the channel the
+# Automation API (and so pulumi/actions) reads every operation through; the CLI lists it only
+# with PULUMI_DEBUG_COMMANDS set.
 # Reads PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE (the CLI reads them), RUNNER_TEMP (and its
 # policy-config.json from configure.sh), PULUMI_STACK (default prod).
 # Writes $RUNNER_TEMP/preview/events.json and output.txt. Exit status: pulumi's, so a failed

@@ -1,6 +1,7 @@
-// The release steps' decisions, for the bash steps in scripts/release/ (logic in lib/releaseSteps.ts
-// and lib/imageTarget.ts, tested there). Reads the runner's variables (GITHUB_*), prints
-// `$GITHUB_OUTPUT` lines or plain lines; exit status 1 with a message on any refused input.
+// The release steps' decisions, for the bash steps in scripts/release/ (logic in
+// tooling/releaseSteps.ts and lib/imageTarget.ts, tested there). Reads the runner's variables
+// (GITHUB_*), prints `$GITHUB_OUTPUT` lines or plain lines; exit status 1 with a message on any
+// refused input.
 //
 //   git tag --list | steps.ts metadata --commit-time <RFC 3339>   (GITHUB_REF, GITHUB_REF_NAME, GITHUB_SHA)
 //   steps.ts targets --stack <stack>                              one --target value per line
@@ -11,28 +12,29 @@
 //   steps.ts push-credentials                                     per registry pushing with config
 //       credentials: `<username key> <username variable> <password key> <password variable>`
 //   steps.ts oidc-issuer                                          GitHub's OIDC issuer (lib/release.ts)
-//   steps.ts exact-tags --file config.json                        the exact-tag guard (lib/exactTags.ts)
-//       over the stack's `pulumi config --json`: `exact-tags=build|reuse`, and for reuse
-//       `reuse-platform-digests=<JSON>` and `index-digest=sha256:…`; exit 1 with the refusal.
+//   steps.ts exact-tags --file config.json                        the exact-tag guard
+//       (tooling/exactTagGuard.ts) over the stack's `pulumi config --json`:
+//       `exact-tags=build|reuse`, and for reuse `reuse-platform-digests=<JSON>` and
+//       `index-digest=sha256:…`; exit 1 with the refusal.
 //       Reads ALLOW_EXACT_TAG_MOVE, CQ_REGISTRY_CA and the registries' login variables
 //       (GCR_TOKEN, GHCR_USERNAME/GHCR_TOKEN)
 //   steps.ts provenance --file outputs.json --dockerfile Dockerfile [--tool name=version]...
-//       the SLSA v1 provenance predicate (lib/evidence.ts) as JSON; also reads GITHUB_REF,
+//       the SLSA v1 provenance predicate (tooling/evidence.ts) as JSON; also reads GITHUB_REF,
 //       GITHUB_REPOSITORY_ID, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and, when set,
 //       GITHUB_REPOSITORY_OWNER_ID, GITHUB_EVENT_NAME, RUNNER_ENVIRONMENT
 //   steps.ts state-locks --file up.log --max-age <seconds>
 //       the locks a "stack is currently locked" failure lists, one `stale|live<TAB>url<TAB>why`
-//       line each (lib/stateLock.ts decides)
+//       line each (tooling/stateLock.ts decides)
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 
-import { baseImages, provenancePredicate } from "../../lib/evidence";
-import { exactTagGuard } from "../../lib/exactTags";
+import { baseImages, provenancePredicate } from "../../tooling/evidence";
+import { exactTagGuard } from "../../tooling/exactTagGuard";
 import { configCredentials } from "../../lib/imageRegistries";
 import { releaseTargets } from "../../lib/imageTarget";
 import { GITHUB_OIDC_ISSUER } from "../../lib/release";
-import { parseLocks, pidAlive, staleReason } from "../../lib/stateLock";
+import { parseLocks, pidAlive, staleReason } from "../../tooling/stateLock";
 import {
   checkReleaseOutputs,
   metadataOutputs,
@@ -41,7 +43,7 @@ import {
   releaseMetadata,
   ReleaseStepError,
   stackConfigFromJson,
-} from "../../lib/releaseSteps";
+} from "../../tooling/releaseSteps";
 
 function env(name: string): string {
   const value = process.env[name];

@@ -11,7 +11,7 @@
 # anything is signed. Appends released-versions=<what the successful attempt used> to
 # $GITHUB_OUTPUT and leaves the stack outputs, read right after the update, in
 # $RUNNER_TEMP/outputs.json.
-# A lock that is provably stale (lib/stateLock.ts: written on this host by a pid that is gone, or
+# A lock that is provably stale (tooling/stateLock.ts: written on this host by a pid that is gone, or
 # older than the publish job can live) is deleted — exactly that lock file — and `up` runs again at
 # once; processes an attempt leaves behind (a provider of a killed engine) are ended after it
 # (docs/release.md, "When something fails").

@@ -18,8 +18,8 @@ import { stepState } from "../../scripts/lib/buildlog";
 import { firstAnswer } from "../../scripts/lib/discovery";
 import { rehearsalEnv } from "../../scripts/lib/env";
 import { Registry, type Index, type Manifest } from "../../scripts/lib/registry";
-import { parsePreviewText } from "../../lib/previewJson";
-import { renderReleasePlan } from "../../lib/releasePlan";
+import { parsePreviewText } from "../../tooling/plan/previewJson";
+import { renderReleasePlan } from "../../tooling/plan/releasePlan";
 import { capturePreviewEvents, fixtureText } from "../../scripts/capture-preview";
 import { openRehearsalStack, plainOutputs, type LocalStack } from "../../scripts/local-stack";
 

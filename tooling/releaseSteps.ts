@@ -2,17 +2,11 @@
 // scripts/release/steps.ts). Pure; tested by tables in test/releaseSteps.test.ts.
 import * as pulumi from "@pulumi/pulumi";
 
-import {
-  ConfigError,
-  normaliseVersion,
-  parseConfig,
-  PROJECT,
-  rfc3339Seconds,
-  type StackConfig,
-} from "./config";
-import { allowedRegistries } from "./imageRegistries";
+import { ConfigError, parseConfig, PROJECT, type StackConfig } from "../lib/config";
+import { normaliseVersion, rfc3339Seconds } from "../lib/configValues";
+import { allowedRegistries } from "../lib/imageRegistries";
 import { orderedRegistries, parseReleaseOutputs, ReleaseStackOutputs } from "./releaseNotes";
-import { RELEASE_TAG_PREFIX, signingIdentity } from "./release";
+import { RELEASE_TAG_PREFIX, signingIdentity } from "../lib/release";
 
 /** Raised for a refused input; the message says which one and why. */
 export class ReleaseStepError extends Error {

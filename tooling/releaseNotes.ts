@@ -3,8 +3,8 @@
 // calls it through scripts/release-notes.ts.
 import * as semver from "semver";
 
-import { orderedRegistryKeys } from "./imageRegistries";
-import { floatingMoves, GITHUB_OIDC_ISSUER, RELEASE_TAG_PREFIX, signingIdentity } from "./release";
+import { orderedRegistryKeys } from "../lib/imageRegistries";
+import { floatingMoves, GITHUB_OIDC_ISSUER, RELEASE_TAG_PREFIX, signingIdentity } from "../lib/release";
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const REPO_SLUG_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;

@@ -81,7 +81,7 @@ export interface ParsedPreview {
   readonly changeSummary?: Readonly<Record<string, number>>;
 }
 
-/** A JSON object (the helpers below are shared with lib/releasePlan.ts). */
+/** A JSON object (the helpers below are shared with the release plan's sections). */
 export type Json = Record<string, unknown>;
 
 export function isObject(v: unknown): v is Json {

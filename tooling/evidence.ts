@@ -2,7 +2,7 @@
 // predicate the release attests, the digest-pinned base images it names, and the checks
 // `npm run verify` applies to what cosign has verified. Pure: the I/O is in
 // scripts/release/evidence.sh (syft, cosign attest) and scripts/verify.ts (cosign verify).
-import { builderId, RELEASE_WORKFLOW_PATH } from "./release";
+import { builderId, RELEASE_WORKFLOW_PATH } from "../lib/release";
 
 /** in-toto Statement types: cosign v3 still writes v0.1 (same shape as v1 for what is read here). */
 export const IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1";

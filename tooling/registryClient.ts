@@ -1,10 +1,11 @@
 // A small read-only client of the OCI distribution API (Docker Registry HTTP API v2): tags, and
-// manifests and blobs by tag or digest, enough for the release's exact-tag guard (lib/exactTags.ts)
-// to see what a registry holds before anything is pushed; the rehearsal's registry client
-// (scripts/lib/registry.ts) is built on it. Authentication as registries ask for it: anonymous
-// first; on `401` with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` a token from the realm
-// (with basic credentials when given), or basic credentials on a `Basic` challenge. Trusts the
-// system's roots plus an optional extra CA (the rehearsal registry's private CA).
+// manifests and blobs by tag or digest, enough for the release's exact-tag guard
+// (tooling/exactTagGuard.ts) to see what a registry holds before anything is pushed; the
+// rehearsal's registry client (scripts/lib/registry.ts) is built on it. Authentication as
+// registries ask for it: anonymous first; on `401` with `WWW-Authenticate: Bearer
+// realm=…,service=…,scope=…` a token from the realm (with basic credentials when given), or basic
+// credentials on a `Basic` challenge. Trusts the system's roots plus an optional extra CA (the
+// rehearsal registry's private CA).
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
