@@ -11,7 +11,7 @@ function shortRef(ref: string): string {
   return ref.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}\b/, "@sha256:$1");
 }
 
-/** Build args that change with every release: the version stamp and the commit time (components/image.ts `buildArgs`). */
+/** Build args that change with every release: the version stamp and the commit time (lib/stackArgs.ts `buildArgs`). */
 export const RELEASE_METADATA_BUILD_ARGS: readonly string[] = ["VERSION", "SOURCE_DATE_EPOCH"];
 /**
  * docker-build Image inputs (the keys of its Diff, provider v0.0.22 `Image.Diff`) that change
