@@ -5,7 +5,16 @@
 #     rehearsal must reuse rather than install or start its own; it is started here with a new
 #     data-root, so it is also a daemon's first start;
 #   - a fresh clone the user owns, and empty service state (registry, BuildKit) for this run;
-#   - the user's own toolchain cache in its home (kept between CI runs, like the root one).
+#   - the toolchain's binaries restored into the user's own cache, as a runner restores a cache
+#     (issue 22): the Go builds root's `npm run toolchain` just made (bin/, libexec/, stamps/) are
+#     copied into the user's CQ_TOOLCHAIN_DIR and given to the user, so the user's toolchain.sh
+#     finds them cached instead of building them again (≈ 25 min on 2 cores). What this run proves
+#     is unchanged: an unprivileged user, sudo for buildkitd, a pre-existing daemon, fresh service
+#     state; the Go build of the tools is root's run's proof, from the same pinned go.sum, and the
+#     stamps still hold only for the same versions and inputs (anything else is rebuilt as the
+#     user). Nothing per-user is copied: the user's toolchain.sh still makes its own registry TLS,
+#     buildkitd.toml (with the user's uid), buildx instances and Pulumi plugin install. Without a
+#     root toolchain (this script run alone), the user builds its own.
 # Runs `npm ci`, the unit suite and `npm run test:e2e` as that user. Root only (it creates the user). Stops what
 # it started, by PID.
 set -euo pipefail
@@ -82,6 +91,41 @@ else
 	/usr/bin/docker -H "unix://${SYSTEM_SOCK}" version >/dev/null 2>&1 || die "dockerd not ready after ${READY_TIMEOUT}s"
 	log "system Docker daemon on ${SYSTEM_SOCK} (pid ${dockerd_pid}, new data-root)"
 fi
+
+# --- the toolchain root built, restored as a runner restores a cache -------------------------
+# toolchain_dir [HOME]: CQ_TOOLCHAIN_DIR as scripts/env.sh sets it: this shell's (root's), or
+# that of a user with HOME and a clean environment.
+toolchain_dir() {
+	# shellcheck disable=SC2016 # expanded by the inner bash, after sourcing env.sh
+	local print='source "$1/scripts/env.sh" && printf "%s" "${CQ_TOOLCHAIN_DIR}"'
+	if (($#)); then
+		env -i HOME="$1" PATH=/usr/bin:/bin bash -c "${print}" env "${ROOT}"
+	else
+		bash -c "${print}" env "${ROOT}"
+	fi
+}
+
+# restore_toolchain SRC DEST USER: SRC's built binaries and stamps (bin/, libexec/, stamps/), in
+# place of DEST's, owned by USER. Not etc/ and buildx/ (the user's TLS, buildkitd.toml, builders:
+# the user's own toolchain.sh makes those), nor lint/ (scripts/lint.sh's; not run here).
+restore_toolchain() {
+	local src="$1" dest="$2" user="$3" d
+	if [[ ! -d "${src}/stamps" ]]; then
+		log "no toolchain in ${src}: ${user} builds its own"
+		return
+	fi
+	runuser -u "${user}" -- mkdir -p "${dest}"
+	for d in bin libexec stamps; do
+		rm -rf "${dest:?}/${d}"
+		if [[ -d "${src}/${d}" ]]; then
+			cp -a "${src}/${d}" "${dest}/${d}"
+			chown -R "${user}:" "${dest}/${d}"
+		fi
+	done
+	log "toolchain restored from ${src} to ${dest}: $(find "${dest}/stamps" -type f -printf '%f ')"
+}
+
+restore_toolchain "$(toolchain_dir)" "$(toolchain_dir "${home}")" "${RUNNER}"
 
 # --- a fresh clone the user owns ------------------------------------------------------------
 git clone -q "${ROOT}" "${work}/repo"

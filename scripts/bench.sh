@@ -6,5 +6,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
-if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh bash "$0" "$@"; fi
+if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh --toolchain release bash "$0" "$@"; fi
 CQ_BENCH_DIR="${CQ_REPO_COPY}" node_modules/.bin/ts-node --transpile-only scripts/bench.ts

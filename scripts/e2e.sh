@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
-if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh bash "$0" "$@"; fi
+if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh --toolchain e2e bash "$0" "$@"; fi
 
 log() { printf '[e2e] %s\n' "$*" >&2; }
 t0=${SECONDS}

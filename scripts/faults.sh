@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
-if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh bash "$0" "$@"; fi
+if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh --toolchain local bash "$0" "$@"; fi
 
 ALL=(engine-build engine-push stale-lock live-lock concurrent registry-down buildkitd-kill)
 QUICK=(engine-push stale-lock live-lock concurrent)

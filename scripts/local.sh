@@ -16,6 +16,7 @@ up | preview | destroy | outputs) ;;
 esac
 # shellcheck source=scripts/lib/setup.sh
 source scripts/lib/setup.sh
-setup_toolchain
+# The engine, its provider and the services' binaries; not the CloudQuery CLI, cosign or syft.
+setup_toolchain local
 if [[ "${cmd}" == up || "${cmd}" == preview ]]; then setup_services; fi
 exec node_modules/.bin/ts-node --transpile-only scripts/local-stack.ts "$@"

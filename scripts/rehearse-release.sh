@@ -39,7 +39,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
-if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh bash "$0" "$@"; fi
+if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh --toolchain release bash "$0" "$@"; fi
 
 TAG="${1:-v1.2.3}"
 t0=${SECONDS}

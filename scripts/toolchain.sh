@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Installs the offline rehearsal toolchain, idempotently, into a cache outside the repository:
 #   - Debian packages: Docker Engine, the distribution registry, qemu-user-static, runc, ...
-#   - from Go modules (wrapper modules in toolchain/, pinned by their go.sum):
-#     the Pulumi CLI, the docker-build provider plugin, buildkitd + buildctl,
-#     the CloudQuery CLI, the gofakes3 S3 emulator, cosign (release rehearsal);
-#   - configuration: a buildx "remote" builder named `local`, buildkitd.toml.
+#   - from Go modules (wrapper modules in toolchain/<tool>/, pinned by their go.sum), the tools
+#     asked for: buildkit (buildkitd + buildctl), s3 (the gofakes3 emulator), pulumi (the CLI),
+#     docker-build (the provider plugin; implies pulumi, which installs it), cloudquery (the CLI),
+#     cosign and syft (release rehearsal and bench: signatures, SBOMs);
+#   - configuration: a buildx "remote" builder named `local`, buildkitd.toml, the registry's TLS.
+# Each entry point asks for what it runs, by tool or by profile, so a fresh machine builds no
+# more than that (cosign and syft are ≈ 8 of the ≈ 25 cold minutes):
+#   local    buildkit s3 pulumi docker-build   local:up/preview/destroy, test:faults, test:history
+#   e2e      local + cloudquery                test:e2e (the sync test runs the CloudQuery CLI)
+#   release  local + cosign syft               rehearse:release, bench
+#   all      every tool (the default)          npm run toolchain, test:all, CI
 # Re-running reuses everything already built (one stamp per tool, version and inputs).
-# Usage: bash scripts/toolchain.sh        (then: source scripts/env.sh)
+# Usage: bash scripts/toolchain.sh [PROFILE|TOOL]...    (then: source scripts/env.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -88,12 +95,14 @@ check_npm_pin() {
 		die "package.json pins ${pkg} ${got:-<missing>}, but toolchain/versions.env builds ${want}"
 }
 
-# build_go NAME DIR VERSION LDFLAGS PKG=OUT...: builds the packages of wrapper module DIR
-# into ${BIN}/OUT unless a stamp for exactly these inputs exists.
+# build_go NAME DIR VERSION LDFLAGS "MODULE..." PKG=OUT...: builds the packages of wrapper module
+# DIR into ${BIN}/OUT unless a stamp for exactly these inputs exists. Before building, each MODULE
+# must be selected at VERSION (check_pin); a stamp is made only after that check, for the same
+# VERSION and go.mod/go.sum, so a cached tool needs no check (nor the module graph it reads).
 build_go() {
-	local name="$1" dir="${ROOT}/toolchain/$2" version="$3" ldflags="$4"
-	shift 4
-	local key stamp pair outs=()
+	local name="$1" wrapper="$2" dir="${ROOT}/toolchain/$2" version="$3" ldflags="$4" modules="$5"
+	shift 5
+	local key stamp pair module outs=()
 	key="$(
 		cat "${dir}/go.mod" "${dir}/go.sum"
 		find "${dir}" -name '*.go' -print0 | sort -z | xargs -0r cat
@@ -106,6 +115,7 @@ build_go() {
 		log "${name} ${version}: cached"
 		return
 	fi
+	for module in ${modules}; do check_pin "${wrapper}" "${module}" "${version}"; done
 	log "${name} ${version}: building (go $(go env GOVERSION))"
 	for pair in "$@"; do
 		(cd "${dir}" && GOFLAGS="-mod=readonly -buildvcs=false" "${NICE[@]}" \
@@ -116,9 +126,11 @@ build_go() {
 	touch "${stamp}"
 }
 
+# install_TOOL: one per tool of TOOLS (named as its wrapper module's directory, `-` as `_`).
 install_pulumi() {
 	build_go pulumi pulumi "v${PULUMI_VERSION}" \
 		"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${PULUMI_VERSION}" \
+		"github.com/pulumi/pulumi/pkg/v3 github.com/pulumi/pulumi/sdk/v3" \
 		"github.com/pulumi/pulumi/pkg/v3/cmd/pulumi=pulumi"
 	# Where @pulumi/pulumi's automation API (PulumiCommand.install) looks for this version.
 	local versioned="${PULUMI_HOME}/versions/${PULUMI_VERSION}/bin"
@@ -129,9 +141,11 @@ install_pulumi() {
 	[[ "${got}" == "v${PULUMI_VERSION}" ]] || die "pulumi version says ${got}, want v${PULUMI_VERSION}"
 }
 
+# After install_pulumi (TOOLS' order): the plugin is installed by that CLI.
 install_docker_build() {
 	build_go docker-build docker-build "v${DOCKER_BUILD_VERSION}" \
 		"-X github.com/pulumi/pulumi-docker-build/provider.Version=${DOCKER_BUILD_VERSION}" \
+		"github.com/pulumi/pulumi-docker-build" \
 		"github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build=../libexec/pulumi-resource-docker-build"
 	local installed="${PULUMI_HOME}/plugins/resource-docker-build-v${DOCKER_BUILD_VERSION}/pulumi-resource-docker-build"
 	# Kept off PATH (libexec), so the engine uses the installed plugin, not a PATH lookup.
@@ -147,6 +161,7 @@ install_docker_build() {
 install_buildkit() {
 	build_go buildkit buildkit "${BUILDKIT_VERSION}" \
 		"-X github.com/moby/buildkit/version.Version=${BUILDKIT_VERSION}" \
+		"github.com/moby/buildkit" \
 		"github.com/moby/buildkit/cmd/buildkitd=buildkitd" \
 		"github.com/moby/buildkit/cmd/buildctl=buildctl"
 }
@@ -154,22 +169,26 @@ install_buildkit() {
 install_cloudquery() {
 	build_go cloudquery cloudquery "${CLOUDQUERY_CLI_VERSION}" \
 		"-X github.com/cloudquery/cloudquery/cli/v6/cmd.Version=${CLOUDQUERY_CLI_VERSION#v}" \
+		"github.com/cloudquery/cloudquery/cli/v6" \
 		"github.com/cloudquery/cloudquery/cli/v6=cloudquery"
 }
 
 install_cosign() {
 	build_go cosign cosign "${COSIGN_VERSION}" \
 		"-X sigs.k8s.io/release-utils/version.gitVersion=${COSIGN_VERSION}" \
+		"github.com/sigstore/cosign/v3" \
 		"github.com/sigstore/cosign/v3/cmd/cosign=cosign"
 }
 
 install_syft() {
 	build_go syft syft "${SYFT_VERSION}" "-X main.version=${SYFT_VERSION#v}" \
+		"github.com/anchore/syft" \
 		"github.com/anchore/syft/cmd/syft=syft"
 }
 
 install_s3() {
 	build_go gofakes3 s3 "${GOFAKES3_VERSION}" "" \
+		"github.com/johannesboyne/gofakes3" \
 		"github.com/johannesboyne/gofakes3/cmd/gofakes3=gofakes3"
 }
 
@@ -280,33 +299,52 @@ http:
 EOF
 }
 
+# The tools, in build order: what the services need first (buildkitd, the S3 emulator), then the
+# engine before its plugin. One at a time: `go build` already keeps both cores busy, and two builds
+# side by side were no faster (cold cosign + syft on 2 cores: 317 s one after the other, 325 s
+# together, compiling their shared dependencies twice).
+TOOLS=(buildkit s3 pulumi docker-build cloudquery cosign syft)
+# What every rehearsal runs: the services' binaries (scripts/services.sh), the engine, its provider.
+LOCAL_TOOLS=(buildkit s3 pulumi docker-build)
+
+# select_tools PROFILE|TOOL...: sets SELECTED to the tools asked for, in TOOLS' order.
+select_tools() {
+	local want=() arg tool
+	(($#)) || set -- all
+	for arg in "$@"; do
+		case "${arg}" in
+		all) want+=("${TOOLS[@]}") ;;
+		local) want+=("${LOCAL_TOOLS[@]}") ;;
+		e2e) want+=("${LOCAL_TOOLS[@]}" cloudquery) ;;
+		release) want+=("${LOCAL_TOOLS[@]}" cosign syft) ;;
+		docker-build) want+=(pulumi docker-build) ;;
+		*)
+			[[ " ${TOOLS[*]} " == *" ${arg} "* ]] ||
+				die "unknown tool or profile: ${arg} (profiles: all local e2e release; tools: ${TOOLS[*]})"
+			want+=("${arg}")
+			;;
+		esac
+	done
+	SELECTED=()
+	for tool in "${TOOLS[@]}"; do
+		if [[ " ${want[*]} " == *" ${tool} "* ]]; then SELECTED+=("${tool}"); fi
+	done
+}
+
 main() {
-	local t0="${SECONDS}"
+	local t0="${SECONDS}" tool
+	select_tools "$@"
 	command -v go >/dev/null || die "go is not on PATH"
 	mkdir -p "${BIN}" "${CQ_TOOLCHAIN_DIR}/libexec" "${STAMPS}" "${ETC}" "${PULUMI_HOME}"
 	rm -f "${BIN}/pulumi-resource-docker-build" # older layout put it on PATH
 
 	check_npm_pin "@pulumi/pulumi" "${PULUMI_VERSION}"
 	check_npm_pin "@pulumi/docker-build" "${DOCKER_BUILD_VERSION}"
-	check_pin pulumi github.com/pulumi/pulumi/pkg/v3 "v${PULUMI_VERSION}"
-	check_pin pulumi github.com/pulumi/pulumi/sdk/v3 "v${PULUMI_VERSION}"
-	check_pin docker-build github.com/pulumi/pulumi-docker-build "v${DOCKER_BUILD_VERSION}"
-	check_pin buildkit github.com/moby/buildkit "${BUILDKIT_VERSION}"
-	check_pin cloudquery github.com/cloudquery/cloudquery/cli/v6 "${CLOUDQUERY_CLI_VERSION}"
-	check_pin s3 github.com/johannesboyne/gofakes3 "${GOFAKES3_VERSION}"
-	check_pin cosign github.com/sigstore/cosign/v3 "${COSIGN_VERSION}"
-	check_pin syft github.com/anchore/syft "${SYFT_VERSION}"
 
+	log "tools: ${SELECTED[*]}"
 	timed apt install_apt
 	timed config configure
-	# What the services need first, so they can be started while the rest builds.
-	timed buildkit install_buildkit
-	timed gofakes3 install_s3
-	timed pulumi install_pulumi
-	timed docker-build install_docker_build
-	timed cloudquery install_cloudquery
-	timed cosign install_cosign
-	timed syft install_syft
+	for tool in "${SELECTED[@]}"; do timed "${tool}" "install_${tool//-/_}"; done
 
 	log "timings:"
 	printf '  %s\n' "${TIMINGS[@]}" >&2

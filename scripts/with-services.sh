@@ -3,7 +3,8 @@
 #   toolchain → the services not already running → substitute base images (scripts/lib/setup.sh)
 #   → a copy of the working tree → CMD → stop exactly the services this session started, remove
 #   the copy.
-#   bash scripts/with-services.sh CMD [ARG...]
+#   bash scripts/with-services.sh [--toolchain PROFILE|TOOL[,...]] CMD [ARG...]
+# --toolchain: the tools CMD runs (scripts/toolchain.sh's profiles and tools; default all).
 # CMD runs from the repository root with scripts/env.sh's environment and:
 #   CQ_REPO_COPY   a temporary copy of the working tree (tracked + untracked, not ignored; no .git),
 #                  node_modules linked, so experiments never touch the checkout
@@ -11,10 +12,17 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
-if (($# == 0)); then
-	echo "usage: $0 CMD [ARG...]" >&2
+usage() {
+	echo "usage: $0 [--toolchain PROFILE|TOOL[,...]] CMD [ARG...]" >&2
 	exit 2
+}
+tools=(all)
+if [[ "${1:-}" == --toolchain ]]; then
+	(($# >= 2)) || usage
+	IFS=, read -ra tools <<<"$2"
+	shift 2
 fi
+(($# > 0)) || usage
 
 log() { printf '[session] %s\n' "$*" >&2; }
 # shellcheck source=scripts/lib/setup.sh
@@ -33,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-setup_toolchain
+setup_toolchain "${tools[@]}"
 setup_services
 
 session="$(mktemp -d "${TMPDIR:-/tmp}/cq-session.XXXXXX")"

@@ -1,7 +1,9 @@
 # The rehearsal's setup, sourced by scripts/with-services.sh (the session of the e2e, the release
 # rehearsal and the benchmark) and scripts/local.sh (the local stack):
-#   setup_toolchain  the toolchain (scripts/toolchain.sh: binaries, buildx builders, registry TLS)
-#                    and its environment (scripts/env.sh) in the calling shell
+#   setup_toolchain [PROFILE|TOOL]...
+#                    the toolchain the caller runs (scripts/toolchain.sh: binaries, buildx
+#                    builders, registry TLS; all of it without arguments) and its environment
+#                    (scripts/env.sh) in the calling shell
 #   setup_services   after setup_toolchain: the services of CQ_SERVICES not already running,
 #                    then the substitute base images (scripts/base-images.sh, no smoke test);
 #                    SETUP_STARTED lists the services it started (set before it starts them, so
@@ -12,7 +14,7 @@ SETUP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SETUP_STARTED=()
 
 setup_toolchain() {
-	bash "${SETUP_ROOT}/scripts/toolchain.sh"
+	bash "${SETUP_ROOT}/scripts/toolchain.sh" "$@"
 	# shellcheck source=scripts/env.sh
 	source "${SETUP_ROOT}/scripts/env.sh"
 }

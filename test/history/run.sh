@@ -11,7 +11,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${ROOT}"
-if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh bash "$0" "$@"; fi
+if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh --toolchain local bash "$0" "$@"; fi
 
 SEED="${HISTORY_SEED:-$(date +%s)}"
 LENGTH="${HISTORY_LENGTH:-25}"
