@@ -1,7 +1,6 @@
 package parquetio
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -98,12 +97,6 @@ func asJSON(t *testing.T, v any) any {
 // a reduced fraction (so 12.50 equals 12.5, and 2^64-1 stays exact).
 func decodeJSON(t *testing.T, b []byte) any {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("JSON %s: %v", b, err)
-	}
 	var exact func(v any) any
 	exact = func(v any) any {
 		switch v := v.(type) {
@@ -124,5 +117,5 @@ func decodeJSON(t *testing.T, b []byte) any {
 		}
 		return v
 	}
-	return exact(v)
+	return exact(parseJSON(t, b))
 }
