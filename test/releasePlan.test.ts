@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -1027,11 +1027,12 @@ describe("release-plan CLI", () => {
   }
 });
 
-// The real format: a preview of the local stack (or the e2e's stack) recorded by
-// scripts/capture-preview.ts (docs/release.md, "The release plan"); skipped until it exists.
+// The real format: a preview of the local stack recorded by scripts/capture-preview.ts after
+// `npm run local:up` (docs/release.md, "The release plan"), committed; re-record it when the
+// engine's event format or the stack changes.
 const FIXTURE = path.join(__dirname, "fixtures", "preview", "local.json");
-(existsSync(FIXTURE) ? describe : describe.skip)("releasePlan: a real preview of the local stack", () => {
-  const raw = existsSync(FIXTURE) ? readFileSync(FIXTURE, "utf8") : "[]";
+describe("releasePlan: a real preview of the local stack", () => {
+  const raw = readFileSync(FIXTURE, "utf8");
   const preview = parsePreviewText(raw, FIXTURE);
   const md = renderReleasePlan({ preview });
   // Independent reading of the same file: the ops of the platform Images as the engine wrote them.
