@@ -520,20 +520,36 @@ func checkTypesCase(t *testing.T, f generatedFile) bool {
 		t.Errorf("read (%s): %v", f.props, err)
 		return false
 	}
-	if len(got) != len(f.want) {
-		t.Errorf("%d rows read, %d written (%s)", len(got), len(f.want), f.props)
+	if i, c := firstDifference(got, f.want); i >= 0 {
+		if c < 0 {
+			t.Errorf("%d rows read, %d written (%s)", len(got), len(f.want), f.props)
+			return false
+		}
+		t.Errorf("row %d column %q (%s, read as %s; %s):\n got  %#v\n want %#v", i, f.schema.Field(c).Name,
+			f.schema.Field(c).Type, cq.Field(c).Type, f.props, got[i][c], f.want[i][c])
 		return false
 	}
-	for i := range f.want {
-		for c := range f.want[i] {
-			if !reflect.DeepEqual(got[i][c], f.want[i][c]) {
-				t.Errorf("row %d column %q (%s, read as %s; %s):\n got  %#v\n want %#v", i, f.schema.Field(c).Name,
-					f.schema.Field(c).Type, cq.Field(c).Type, f.props, got[i][c], f.want[i][c])
-				return false
+	return true
+}
+
+// firstDifference is the comparer of both type tests: the first cell (row,
+// column) where got and want differ; (0, -1) when the row counts or a row's
+// width differ; (-1, -1) when they are equal.
+func firstDifference(got, want [][]any) (row, col int) {
+	if len(got) != len(want) {
+		return 0, -1
+	}
+	for i := range want {
+		if len(got[i]) != len(want[i]) {
+			return i, -1
+		}
+		for c := range want[i] {
+			if !reflect.DeepEqual(got[i][c], want[i][c]) {
+				return i, c
 			}
 		}
 	}
-	return true
+	return -1, -1
 }
 
 // readAsCloudQuery reads a Parquet file as a sync does: the table's schema
