@@ -24,6 +24,7 @@ import (
 	"github.com/infobloxopen/cq-source-s3/internal/cursor"
 	"github.com/infobloxopen/cq-source-s3/internal/discovery"
 	"github.com/infobloxopen/cq-source-s3/internal/parquetio"
+	"github.com/infobloxopen/cq-source-s3/internal/shard"
 	"github.com/infobloxopen/cq-source-s3/internal/spec"
 )
 
@@ -169,9 +170,14 @@ type tableStats struct {
 // Sync sends a migrate message per selected table, then the rows of every
 // object of those tables, reading up to spec.Concurrency objects at once and
 // at most spec.MaxBytesInFlight of their estimated footprints (footprint).
-// Bad objects are logged and skipped; only cancellation or a failed listing
-// ends the sync with an error.
+// With --shard N/M it reads only the objects shard N owns (shard.Owner).
+// Bad objects are logged and skipped; only cancellation, a failed listing,
+// invalid shard input or unusable incremental state ends the sync with an error.
 func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- message.SyncMessage) error {
+	sh, err := shard.FromOptions(opts.Shard)
+	if err != nil {
+		return err
+	}
 	if len(c.tables) == 0 {
 		c.logger.Warn().Str("path_prefix", c.spec.PathPrefix).Msg("no tables discovered at Init; nothing to sync")
 		return nil
@@ -180,6 +186,8 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 	if err != nil {
 		return fmt.Errorf("select tables: %w", err)
 	}
+	// Every shard announces every selected table, so all of them agree on the
+	// destination's schemas whichever objects they own.
 	for _, t := range tables {
 		if err := send(ctx, res, &message.SyncMigrateTable{Table: t}); err != nil {
 			return err
@@ -198,19 +206,28 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 	if st != nil {
 		defer func() { _ = st.Close() }()
 	}
-	cursors := make(map[string]cursor.Cursor, len(tables))
+	owned := make(map[string][]discovery.Object, len(tables))
+	positions := make(map[string]cursor.Position, len(tables))
 	selected := make(map[string][]discovery.Object, len(tables))
 	for _, t := range tables {
-		selected[t.Name] = groups[t.Name]
-		if st == nil {
-			continue
+		for _, o := range groups[t.Name] {
+			if sh.Owns(t.Name, o.Key) {
+				owned[t.Name] = append(owned[t.Name], o)
+			}
 		}
-		cur, err := c.loadCursor(ctx, st, t.Name)
-		if err != nil {
-			return err
+		selected[t.Name] = owned[t.Name]
+		if st != nil {
+			pos, err := c.resolvePosition(ctx, st, t.Name, sh)
+			if err != nil {
+				return err
+			}
+			positions[t.Name] = pos
+			selected[t.Name] = pos.Select(owned[t.Name])
 		}
-		cursors[t.Name] = cur
-		selected[t.Name] = cursor.Select(cur, groups[t.Name])
+		if sh.Total > 1 {
+			c.logger.Info().Str("table", t.Name).Str("shard", sh.String()).Int("owned", len(owned[t.Name])).
+				Int("objects", len(groups[t.Name])).Int("selected", len(selected[t.Name])).Msg("shard's objects")
+		}
 	}
 
 	budget := &byteBudget{sem: semaphore.NewWeighted(c.spec.MaxBytesInFlight), limit: c.spec.MaxBytesInFlight, hook: c.admission, logger: c.logger}
@@ -249,7 +266,7 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 		return fmt.Errorf("sync: %w", err)
 	}
 	if st != nil {
-		if err := c.saveCursors(ctx, st, tables, cursors, selected, func(k string) bool { return retry[k] }); err != nil {
+		if err := c.saveCursors(ctx, st, tables, positions, owned, selected, func(k string) bool { return retry[k] }); err != nil {
 			return err
 		}
 	}
@@ -282,29 +299,37 @@ func (c *Client) openState(ctx context.Context, backend *plugin.BackendOptions) 
 	return st, nil
 }
 
-func (c *Client) loadCursor(ctx context.Context, st state.Client, table string) (cursor.Cursor, error) {
-	key := cursor.Key(c.spec.Bucket, c.spec.PathPrefix, table)
-	raw, err := st.GetKey(ctx, key)
+// resolvePosition reads where shard sh of table stands (cursor.Resolve).
+func (c *Client) resolvePosition(ctx context.Context, st state.Client, table string, sh shard.Shard) (cursor.Position, error) {
+	get := func(key string) (string, error) { return st.GetKey(ctx, key) }
+	pos, err := cursor.Resolve(get, c.spec.Bucket, c.spec.PathPrefix, table, sh)
 	if err != nil {
-		return cursor.Cursor{}, fmt.Errorf("incremental sync: read cursor %q: %w", key, err)
+		return cursor.Position{}, err
 	}
-	cur, err := cursor.Parse(raw)
-	if err != nil {
-		// Unreadable position: re-reading everything is safer than skipping data.
-		c.logger.Warn().Err(err).Str("table", table).Msg("ignoring unreadable cursor; reading every object")
-		return cursor.Cursor{}, nil
+	for _, n := range pos.Notes {
+		c.logger.Warn().Str("table", table).Str("shard", sh.String()).Msg(n)
 	}
-	return cur, nil
+	if pos.Migrating() {
+		c.logger.Info().Str("table", table).Str("shard", sh.String()).Int("generation", pos.Generation.ID).
+			Msg("shard count changed: deciding this shard's objects from the previous shards' cursors")
+	}
+	return pos, nil
 }
 
-func (c *Client) saveCursors(ctx context.Context, st state.Client, tables schema.Tables, cursors map[string]cursor.Cursor,
-	selected map[string][]discovery.Object, retry func(string) bool,
+func (c *Client) saveCursors(ctx context.Context, st state.Client, tables schema.Tables, positions map[string]cursor.Position,
+	owned, selected map[string][]discovery.Object, retry func(string) bool,
 ) error {
 	for _, t := range tables {
-		next := cursor.Advance(cursors[t.Name], selected[t.Name], retry)
-		key := cursor.Key(c.spec.Bucket, c.spec.PathPrefix, t.Name)
-		if err := st.SetKey(ctx, key, next.String()); err != nil {
-			return fmt.Errorf("incremental sync: write cursor %q: %w", key, err)
+		pos := positions[t.Name]
+		next := pos.Advance(owned[t.Name], selected[t.Name], retry)
+		if err := st.SetKey(ctx, pos.Key, next.String()); err != nil {
+			return fmt.Errorf("incremental sync: write cursor %q: %w", pos.Key, err)
+		}
+		if pos.Layout != "" {
+			key := cursor.LayoutKey(c.spec.Bucket, c.spec.PathPrefix, t.Name)
+			if err := st.SetKey(ctx, key, pos.Layout); err != nil {
+				return fmt.Errorf("incremental sync: write shard layout %q: %w", key, err)
+			}
 		}
 	}
 	if err := st.Flush(ctx); err != nil {

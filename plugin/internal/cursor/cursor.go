@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/infobloxopen/cq-source-s3/internal/discovery"
@@ -48,21 +47,18 @@ func Key(bucket, prefix, table string) string {
 func Select(c Cursor, objs []discovery.Object) []discovery.Object {
 	out := make([]discovery.Object, 0, len(objs))
 	for _, o := range objs {
-		switch {
-		case o.LastModified.After(c.LastModified):
-		case o.LastModified.Equal(c.LastModified) && !slices.Contains(c.Keys, o.Key):
-		default:
-			continue
+		if !c.Handled(o) {
+			out = append(out, o)
 		}
-		out = append(out, o)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].LastModified.Equal(out[j].LastModified) {
-			return out[i].LastModified.Before(out[j].LastModified)
-		}
-		return out[i].Key < out[j].Key
-	})
+	byTime(out)
 	return out
+}
+
+// Handled reports whether o is behind c: older, or at c's time and recorded.
+func (c Cursor) Handled(o discovery.Object) bool {
+	return o.LastModified.Before(c.LastModified) ||
+		(o.LastModified.Equal(c.LastModified) && slices.Contains(c.Keys, o.Key))
 }
 
 // Advance moves c over selected (as returned by Select) up to, not including,
