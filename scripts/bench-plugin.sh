@@ -8,8 +8,12 @@
 #       rows_per_record=BENCH_TUNED_ROWS; best of BENCH_REPEAT runs each (pyarrow too).
 #   (b) memory: 8 objects of one row group of BENCH_SCALE MB (uncompressed) each, at concurrency 1
 #       and the default, with the old behaviour (no byte budget) and the new default.
+#   (c) one object with a single row group of BENCH_BIG_MB MB (uncompressed), at the defaults.
+# Every plugin run also prints its GETs and the MB their bodies delivered (the plugin's
+# "objects read" log line; "-" for a baseline that does not log it).
 # Environment:
-#   BENCH_ROWS=5000000 BENCH_TUNED_ROWS=10000 BENCH_REPEAT=2 BENCH_SCALE=64 BENCH_SCENARIOS="a b"
+#   BENCH_ROWS=5000000 BENCH_TUNED_ROWS=10000 BENCH_REPEAT=2 BENCH_SCALE=64 BENCH_BIG_MB=1100
+#   BENCH_SCENARIOS="a b"          add c for the one-big-row-group run (~2 GB of memory for the data)
 #   BENCH_KEEP=1                   keep the temporary directory (data, binaries) for reruns
 #   BENCH_BASELINE_REF=<git ref>   also build and run the plugin at that ref (before/after figures)
 # Profile of the plugin's own work (in-process, no gRPC):
@@ -23,6 +27,7 @@ TUNED="${BENCH_TUNED_ROWS:-10000}"
 REPEAT="${BENCH_REPEAT:-2}"
 SCENARIOS="${BENCH_SCENARIOS:-a b}"
 SCALE="${BENCH_SCALE:-64}"
+BIG_MB="${BENCH_BIG_MB:-1100}"
 BASELINE="${BENCH_BASELINE_REF:-}"
 PYARROW_VERSION="26.0.1"
 NUMPY_VERSION="2.4.6"
@@ -73,6 +78,10 @@ if [[ " ${SCENARIOS} " == *" b "* ]]; then
 	"${PY[@]}" memory "${WORK}/data/memory.parquet" "${SCALE}"
 	for i in 0 1 2 3 4 5 6 7; do up+=("memory/part-${i}.parquet=${WORK}/data/memory.parquet"); done
 fi
+if [[ " ${SCENARIOS} " == *" c "* ]]; then
+	"${PY[@]}" memory "${WORK}/data/big.parquet" "${BIG_MB}"
+	up+=("big/part-0.parquet=${WORK}/data/big.parquet")
+fi
 
 PORT="$("${WORK}/driver" freeport)"
 ENDPOINT="http://127.0.0.1:${PORT}"
@@ -84,7 +93,7 @@ for _ in $(seq 100); do
 done
 "${WORK}/driver" upload -endpoint "${ENDPOINT}" -bucket warehouse "${up[@]}"
 
-printf '%s\n' "label	rows	ipc_bytes	seconds	rows/s	MB/s	peak_rss_MB	cpu_s	rows/cpu_s" >"${WORK}/results.tsv"
+printf '%s\n' "label	rows	ipc_bytes	seconds	rows/s	MB/s	peak_rss_MB	cpu_s	rows/cpu_s	gets	MB_fetched" >"${WORK}/results.tsv"
 : >"${WORK}/commands.txt"
 # plugin LABEL BINARY PREFIX SPEC: one run, its line appended to the results.
 plugin() {
@@ -126,6 +135,13 @@ for b in "${bins[@]}"; do
 done
 fi
 
+if [[ " ${SCENARIOS} " == *" c "* ]]; then
+log "(c) memory: one object, one ${BIG_MB} MB row group"
+for b in "${bins[@]}"; do
+	plugin "c/${b%%=*}:default" "${b#*=}" big '{}'
+done
+fi
+
 # Wall-clock rate (best run), and rate per CPU second of the plugin process (pyarrow: of the
 # Python process), which the other load of a shared machine disturbs less (best run).
 if [[ " ${SCENARIOS} " == *" a "* ]]; then
@@ -143,12 +159,18 @@ fi
 if [[ " ${SCENARIOS} " == *" b "* ]]; then
 	echo
 	echo "== (b) memory: 8 objects x one ${SCALE} MB (uncompressed) row group; no_budget = max_bytes_in_flight ${UNBOUNDED} =="
-	printf '%-36s %10s %8s %12s\n' run rows/s MB/s peak_RSS_MB
-	awk -F'\t' '$1 ~ /^b\// { printf "%-36s %10d %8.1f %12s\n", $1, $5, $6, $7 }' "${WORK}/results.tsv"
+	printf '%-36s %10s %8s %12s %8s %11s\n' run rows/s MB/s peak_RSS_MB GETs MB_fetched
+	awk -F'\t' '$1 ~ /^b\// { printf "%-36s %10d %8.1f %12s %8s %11s\n", $1, $5, $6, $7, $10, $11 }' "${WORK}/results.tsv"
+fi
+if [[ " ${SCENARIOS} " == *" c "* ]]; then
+	echo
+	echo "== (c) memory: one object, one ${BIG_MB} MB (uncompressed) row group, defaults =="
+	printf '%-36s %10s %8s %12s %8s %11s\n' run rows/s MB/s peak_RSS_MB GETs MB_fetched
+	awk -F'\t' '$1 ~ /^c\// { printf "%-36s %10d %8.1f %12s %8s %11s\n", $1, $5, $6, $7, $10, $11 }' "${WORK}/results.tsv"
 fi
 echo
 echo "== reproduce =="
-echo "everything: BENCH_ROWS=${ROWS} BENCH_TUNED_ROWS=${TUNED} BENCH_REPEAT=${REPEAT} BENCH_SCALE=${SCALE} BENCH_SCENARIOS=\"${SCENARIOS}\"${BASELINE:+ BENCH_BASELINE_REF=${BASELINE}} npm run bench:plugin"
+echo "everything: BENCH_ROWS=${ROWS} BENCH_TUNED_ROWS=${TUNED} BENCH_REPEAT=${REPEAT} BENCH_SCALE=${SCALE} BENCH_BIG_MB=${BIG_MB} BENCH_SCENARIOS=\"${SCENARIOS}\"${BASELINE:+ BENCH_BASELINE_REF=${BASELINE}} npm run bench:plugin"
 echo "one figure (BENCH_KEEP=1 keeps ${WORK}): start the emulator and upload, then the run's line:"
 echo "  ${GOFAKES3} -backend memory -host 127.0.0.1:${PORT} -initialbucket warehouse -quiet &"
 echo "  ${WORK}/driver upload -endpoint ${ENDPOINT} -bucket warehouse ${up[*]}"

@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	discoveryv1 "github.com/cloudquery/plugin-pb-go/pb/discovery/v1"
@@ -134,9 +135,10 @@ func run(args []string) error {
 		return err
 	}
 	addr := "127.0.0.1:" + port
-	var logs bytes.Buffer
-	cmd := exec.Command(*bin, "serve", "--address", addr, "--log-level", "warn", "--no-sentry")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &lockedBuffer{}
+	// Info: the plugin's "objects read" line (GETs, bytes fetched) is read from the log.
+	cmd := exec.Command(*bin, "serve", "--address", addr, "--log-level", "info", "--no-sentry")
+	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "CQ_TELEMETRY_LEVEL=none")
 	if err := cmd.Start(); err != nil {
 		return err
@@ -213,9 +215,47 @@ func run(args []string) error {
 	if strings.Contains(logs.String(), `"level":"error"`) || strings.Contains(logs.String(), "skipping object") {
 		return fail(errors.New("the plugin logged errors or skipped objects"))
 	}
-	fmt.Printf("%s\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.0f\t%.3f\t%.0f\n", *label, rows, nbytes, secs,
-		float64(rows)/secs, float64(nbytes)/secs/1e6, float64(hwm)/1024, cpu1-cpu0, float64(rows)/(cpu1-cpu0))
+	gets, fetched := fetchedFromLog(logs)
+	fmt.Printf("%s\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.0f\t%.3f\t%.0f\t%s\t%s\n", *label, rows, nbytes, secs,
+		float64(rows)/secs, float64(nbytes)/secs/1e6, float64(hwm)/1024, cpu1-cpu0, float64(rows)/(cpu1-cpu0), gets, fetched)
 	return nil
+}
+
+// fetchedFromLog returns the GET count and MB fetched of the plugin's "objects read" log line
+// (written as the sync ends; waited for up to 2 s), or "-" for plugins that do not log it.
+func fetchedFromLog(logs *lockedBuffer) (gets, mb string) {
+	for range 20 {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var l struct {
+				Message      string `json:"message"`
+				Gets         *int64 `json:"gets"`
+				BytesFetched *int64 `json:"bytes_fetched"`
+			}
+			if json.Unmarshal([]byte(line), &l) == nil && l.Message == "objects read" && l.Gets != nil && l.BytesFetched != nil {
+				return strconv.FormatInt(*l.Gets, 10), fmt.Sprintf("%.1f", float64(*l.BytesFetched)/1e6)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return "-", "-"
+}
+
+// lockedBuffer is a bytes.Buffer the plugin's output is copied into while the driver reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func pickPort() (string, error) {

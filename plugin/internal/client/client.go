@@ -230,6 +230,7 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 		}
 	}
 
+	fetched := &fetchCounter{api: c.api}
 	budget := &byteBudget{sem: semaphore.NewWeighted(c.spec.MaxBytesInFlight), limit: c.spec.MaxBytesInFlight, hook: c.admission, logger: c.logger}
 	c.logger.Debug().Int("concurrency", c.spec.Concurrency).Int64("max_bytes_in_flight", c.spec.MaxBytesInFlight).Msg("reading objects")
 	var mu sync.Mutex
@@ -243,7 +244,7 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 		arrowSchema := t.ToArrowSchema()
 		for _, o := range selected[t.Name] {
 			g.Go(func() error {
-				rows, err := c.syncObject(gctx, t, arrowSchema, o, budget, res)
+				rows, err := c.syncObject(gctx, fetched, t, arrowSchema, o, budget, res)
 				mu.Lock()
 				defer mu.Unlock()
 				ts.Rows += rows
@@ -279,6 +280,7 @@ func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- m
 		ts := stats[n]
 		c.logger.Info().Str("table", n).Int("objects", ts.Objects).Int("skipped", ts.Skipped).Int64("rows", ts.Rows).Msg("table synced")
 	}
+	c.logger.Info().Int64("gets", fetched.gets.Load()).Int64("bytes_fetched", fetched.bytes.Load()).Msg("objects read")
 	return nil
 }
 
@@ -345,7 +347,7 @@ func (c *Client) saveCursors(ctx context.Context, st state.Client, tables schema
 // budget. It is then decoded in batches of decodeRows rows (larger than
 // rows_per_record: per-batch decoding costs dominate at a few hundred rows),
 // each sent as zero-copy slices of at most rows_per_record rows.
-func (c *Client) syncObject(ctx context.Context, t *schema.Table, sc *arrow.Schema, o discovery.Object, budget *byteBudget, res chan<- message.SyncMessage) (int64, error) {
+func (c *Client) syncObject(ctx context.Context, api parquetio.Getter, t *schema.Table, sc *arrow.Schema, o discovery.Object, budget *byteBudget, res chan<- message.SyncMessage) (int64, error) {
 	check := func(file *arrow.Schema) error { return compatible(t, file) }
 	per := int64(c.spec.RowsPerRecord)
 	admit := func(ctx context.Context, md *metadata.FileMetaData) (int64, func(), error) {
@@ -365,7 +367,7 @@ func (c *Client) syncObject(ctx context.Context, t *schema.Table, sc *arrow.Sche
 	}
 	warn := func(note string) { c.logger.Warn().Str("table", t.Name).Str("key", o.Key).Msg(note) }
 	opts := parquetio.ReadOptions{BatchRows: per, BatchBytes: c.maxRecordBytes, Target: sc, Admit: admit, Warn: warn}
-	rows, err := parquetio.ReadBatches(ctx, c.api, c.bucketObject(o), opts, check, emit)
+	rows, err := parquetio.ReadBatches(ctx, api, c.bucketObject(o), opts, check, emit)
 	if err != nil && errors.Is(err, parquetio.ErrVanished) {
 		return rows, fmt.Errorf("object vanished after listing: %w", err)
 	}
@@ -411,24 +413,27 @@ func decodeRows(md *metadata.FileMetaData, per int64) int64 {
 	return max(per, min(maxDecodeRows, decodeBytes/width))
 }
 
-// footprint estimates the memory reading an object takes, from its footer:
-// the largest row group's column chunks (each is fetched whole) plus its
-// decoded size (a generous bound on pages, dictionaries and the batch being
-// built), plus one batch of rows. Footers can lie: the budget caps the weight.
+// footprint estimates the memory reading an object takes, from its footer.
+// Column data is streamed, not fetched whole (parquetio.StreamBufferFor): per
+// leaf column, the read buffer, a compressed and a decompressed page and a
+// decoded dictionary, each about a buffer's size; plus the batch of rows being
+// decoded and the record conformed from it (twice rows at the widest row
+// group's bytes per row). So the estimate does not grow with row-group size.
+// Footers can lie: the budget caps the weight.
 func footprint(md *metadata.FileMetaData, rows int64) int64 {
 	rows = min(rows, max(md.GetNumRows(), 0))
-	var largest, width int64
+	var width int64
 	for i := 0; i < md.NumRowGroups(); i++ {
 		rg := md.RowGroup(i)
-		largest = max(largest, satAdd(compressedBytes(rg), max(rg.TotalByteSize(), 0)))
 		if n := rg.NumRows(); n > 0 {
 			width = max(width, max(rg.TotalByteSize(), 0)/n)
 		}
 	}
-	if width > 0 && rows > math.MaxInt64/width {
+	columns := int64(md.Schema.NumColumns()) * 4 * parquetio.StreamBufferFor(md)
+	if width > 0 && rows > math.MaxInt64/2/width {
 		return math.MaxInt64
 	}
-	return satAdd(largest, rows*width)
+	return satAdd(columns, 2*rows*width)
 }
 
 // compressedBytes is the size of a row group's column chunks in the file.

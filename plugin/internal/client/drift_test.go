@@ -203,9 +203,9 @@ func TestSyncUnifiesSchemaDrift(t *testing.T) {
 		"names.name":  "utf8",
 		"times.ts":    "timestamp[us, tz=UTC]",
 		"lists.l":     "list<item: int32, nullable>",
-		"structs.s":   "struct<k: int32, inner: struct<x: utf8>>",
+		"structs.s":   "struct<k: int32 nullable, inner: struct<x: utf8 nullable> nullable>",
 		"bad.ts":      "timestamp[us, tz=UTC]",
-		"badnested.s": "struct<k: int32>",
+		"badnested.s": "struct<k: int32 nullable>",
 	}
 	for _, tbl := range tables {
 		for _, col := range tbl.Columns[1:] {

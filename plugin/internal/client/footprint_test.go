@@ -9,7 +9,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
+	"github.com/infobloxopen/cq-source-s3/internal/parquetio"
 	"github.com/infobloxopen/cq-source-s3/internal/parquettest"
+	"github.com/infobloxopen/cq-source-s3/internal/spec"
 )
 
 func footer(t *testing.T, rows int, rowGroup int64) *metadata.FileMetaData {
@@ -31,14 +33,29 @@ func footer(t *testing.T, rows int, rowGroup int64) *metadata.FileMetaData {
 func TestFootprint(t *testing.T) {
 	md := footer(t, 10_000, 4_000) // row groups of 4000, 4000, 2000 rows
 	rg := md.RowGroup(0)
-	largest := compressedBytes(rg) + rg.TotalByteSize()
 	width := rg.TotalByteSize() / rg.NumRows()
-	if got, want := footprint(md, 1000), largest+1000*width; got != want {
-		t.Errorf("footprint(1000 rows) = %d, want largest row group %d + one batch %d", got, largest, 1000*width)
+	// One int64 column, chunks of 4000 values (~32 KB) < parquetio.StreamBuffer:
+	// the read buffer is the largest chunk.
+	var chunk int64
+	for i := 0; i < md.NumRowGroups(); i++ {
+		cc, _ := md.RowGroup(i).ColumnChunk(0)
+		chunk = max(chunk, cc.TotalCompressedSize())
+	}
+	if got, want := footprint(md, 1000), 4*chunk+2*1000*width; got != want {
+		t.Errorf("footprint(1000 rows) = %d, want 4 buffers of %d + two batches %d", got, chunk, 2*1000*width)
 	}
 	// A batch never holds more rows than the file.
-	if got, want := footprint(md, 1<<20), largest+10_000*width; got != want {
+	if got, want := footprint(md, 1<<20), 4*chunk+2*10_000*width; got != want {
 		t.Errorf("footprint(1Mi rows) = %d, want %d", got, want)
+	}
+	// Row-group size does not change it: the same rows in one row group.
+	one := footer(t, 10_000, 10_000)
+	var oneChunk int64
+	if cc, err := one.RowGroup(0).ColumnChunk(0); err == nil {
+		oneChunk = cc.TotalCompressedSize()
+	}
+	if got, want := footprint(one, 1000), 4*min(oneChunk, parquetio.StreamBuffer)+2*1000*(one.RowGroup(0).TotalByteSize()/10_000); got != want {
+		t.Errorf("footprint of one row group = %d, want %d", got, want)
 	}
 	if rows := decodeRows(md, 500); rows < 500 || rows > maxDecodeRows {
 		t.Errorf("decodeRows = %d, want between rows_per_record and %d", rows, maxDecodeRows)
@@ -49,8 +66,11 @@ func TestFootprint(t *testing.T) {
 
 	// A lying footer saturates instead of overflowing; the budget caps it.
 	md.RowGroups[1].TotalByteSize = math.MaxInt64
-	if got := footprint(md, 1000); got != math.MaxInt64 {
-		t.Errorf("footprint with a huge total_byte_size = %d, want MaxInt64", got)
+	if got := footprint(md, 1000); got < spec.MaxBytesInFlight {
+		t.Errorf("footprint with a huge total_byte_size = %d, want at least the largest budget (no overflow)", got)
+	}
+	if got := footprint(md, 1<<40); got != math.MaxInt64 {
+		t.Errorf("footprint with a huge total_byte_size and batch = %d, want MaxInt64", got)
 	}
 	md.RowGroups[1].TotalByteSize = -5
 	md.RowGroups[0].TotalByteSize = -5

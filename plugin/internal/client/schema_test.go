@@ -66,7 +66,7 @@ func TestCompatibleNested(t *testing.T) {
 		arrow.Field{Name: "l", Type: arrow.ListOfField(arrow.Field{Name: "element", Type: arrow.FixedWidthTypes.Timestamp_ms})},
 	)}}, nil)
 	table := tableFromSchema("t", "", first, false)
-	if got := table.Columns[0].Type.String(); got != "struct<k: int32, l: list<item: timestamp[us, tz=UTC], nullable>>" {
+	if got := table.Columns[0].Type.String(); got != "struct<k: int32 nullable, l: list<item: timestamp[us, tz=UTC], nullable> nullable>" {
 		t.Fatalf("table type %s", got)
 	}
 	tests := []struct {

@@ -34,7 +34,7 @@ func TestNormalize(t *testing.T) {
 		{arrow.MapOfWithMetadata(arrow.BinaryTypes.LargeString, arrow.Metadata{}, arrow.FixedWidthTypes.Timestamp_ms, md), "map<utf8, timestamp[us, tz=UTC], items_nullable>"},
 		{arrow.StructOf(arrow.Field{Name: "k", Type: arrow.PrimitiveTypes.Int32, Metadata: md},
 			field("l", arrow.ListOfField(field("element", arrow.BinaryTypes.LargeString, false)), false)),
-			"struct<k: int32, l: list<item: utf8, nullable>>"},
+			"struct<k: int32 nullable, l: list<item: utf8, nullable> nullable>"},
 		{arrow.PrimitiveTypes.Int32, "int32"},
 		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, "decimal(10, 2)"},
 	} {
@@ -125,7 +125,7 @@ func TestConform(t *testing.T) {
 		{"nanoseconds floored", arrow.FixedWidthTypes.Timestamp_ns,
 			`["1970-01-01T00:00:00.000001999Z", "1969-12-31T23:59:59.999999001Z", null, "2262-04-11T23:47:16.854775807Z"]`, []int64{0, 4},
 			`["1970-01-01T00:00:00.000001Z","1969-12-31T23:59:59.999999Z",null,"2262-04-11T23:47:16.854775Z"]`},
-		{"seconds sliced with nulls", &arrow.TimestampType{Unit: arrow.Second}, `[null, "0001-01-01T00:00:00Z", null, "9999-12-31T23:59:59Z"]`, []int64{1, 4},
+		{"seconds sliced with nulls", &arrow.TimestampType{Unit: arrow.Second}, `[null, -62135596800, null, 253402300799]`, []int64{1, 4},
 			`["0001-01-01T00:00:00Z",null,"9999-12-31T23:59:59Z"]`},
 		{"list element not null", arrow.ListOfField(field("element", i32, false)), `[[1, 2], [], null, [3]]`, nil, `[[1,2],[],null,[3]]`},
 		{"large list of dictionary, sliced", arrow.LargeListOf(dict), `[["a"], ["b", null], null, []]`, []int64{1, 4}, `[["b",null],null,[]]`},

@@ -24,10 +24,13 @@ import (
 //   - CloudQuery's own (uuid, json, inet, mac)      → kept
 //   - anything else (opaque, unregistered)          → its storage type, normalised
 const (
-	arrowUUID      = "arrow.uuid"
-	arrowJSON      = "arrow.json"
-	arrowBool8     = "arrow.bool8"
-	parquetVariant = "parquet.variant"
+	arrowUUID  = "arrow.uuid"
+	arrowJSON  = "arrow.json"
+	arrowBool8 = "arrow.bool8"
+	// Parquet VARIANT: arrow-go ≥ 18.6 names it arrow.parquet.variant, before
+	// that parquet.variant (still registered by later versions for old IPC).
+	parquetVariant       = "arrow.parquet.variant"
+	legacyParquetVariant = "parquet.variant"
 )
 
 // extensionTarget is the table type of an extension type, and false when the
@@ -36,7 +39,7 @@ func extensionTarget(t arrow.ExtensionType) (arrow.DataType, bool) {
 	switch t.ExtensionName() {
 	case arrowUUID:
 		return types.ExtensionTypes.UUID, true
-	case arrowJSON, parquetVariant:
+	case arrowJSON, parquetVariant, legacyParquetVariant:
 		return types.ExtensionTypes.JSON, true
 	case arrowBool8:
 		return arrow.FixedWidthTypes.Boolean, true
@@ -83,7 +86,7 @@ func conformExtension(mem memory.Allocator, path string, d arrow.ArrayData, from
 		}
 		defer str.Release()
 		return relabel(str, to, nil), nil
-	case parquetVariant:
+	case parquetVariant, legacyParquetVariant:
 		return variantJSON(mem, path, d, to)
 	case arrowBool8:
 		out, err := cast(mem, storage, arrow.FixedWidthTypes.Boolean)
@@ -149,7 +152,7 @@ func variantJSON(mem memory.Allocator, path string, d arrow.ArrayData, to arrow.
 func decodesValues(t arrow.DataType) bool {
 	switch t := t.(type) {
 	case arrow.ExtensionType:
-		return t.ExtensionName() == parquetVariant || decodesValues(t.StorageType())
+		return t.ExtensionName() == parquetVariant || t.ExtensionName() == legacyParquetVariant || decodesValues(t.StorageType())
 	case *arrow.StructType:
 		for _, f := range t.Fields() {
 			if decodesValues(f.Type) {

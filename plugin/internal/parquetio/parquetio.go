@@ -66,6 +66,30 @@ type Object struct {
 // 2 GiB cannot be encoded at all; records are split well below both.
 const DefaultBatchBytes int64 = 64 << 20
 
+// StreamBuffer bounds the read buffer of one column chunk being decoded, and
+// so the size of each ranged GET of column data: 1 MiB, the default page size
+// of parquet-mr, pyarrow and arrow-go writers, so a page usually takes one GET.
+const StreamBuffer = 1 << 20
+
+// minStreamBuffer is the least read buffer (an object of tiny chunks).
+const minStreamBuffer = 4 << 10
+
+// StreamBufferFor is the read buffer per column of an object: StreamBuffer,
+// or its largest column chunk when smaller (every column gets a buffer of
+// this size, and a wide file of small chunks should not get 1 MiB each).
+func StreamBufferFor(md *metadata.FileMetaData) int64 {
+	var largest int64
+	for i := 0; i < md.NumRowGroups(); i++ {
+		rg := md.RowGroup(i)
+		for j := 0; j < rg.NumColumns(); j++ {
+			if cc, err := rg.ColumnChunk(j); err == nil {
+				largest = max(largest, cc.TotalCompressedSize())
+			}
+		}
+	}
+	return min(StreamBuffer, max(minStreamBuffer, largest))
+}
+
 // ReadOptions bounds the records ReadBatches emits.
 type ReadOptions struct {
 	// BatchRows is the maximum number of rows per record (at least 1).
@@ -334,8 +358,15 @@ func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeRead
 		return nil, ra, repairs{}, classify(ctx, ra, err)
 	}
 	rep.notes = append(notes, rep.notes...)
-	mem := boundedAllocator{Allocator: memory.DefaultAllocator, limit: pageBound(obj.Size)}
-	pf, err := file.NewParquetReader(ra, file.WithReadProps(parquet.NewReaderProperties(mem)), file.WithMetadata(md))
+	props := parquet.NewReaderProperties(boundedAllocator{Allocator: memory.DefaultAllocator, limit: pageBound(obj.Size)})
+	// Pages are streamed through a buffer of at most StreamBuffer per column
+	// (one ranged GET per refill) instead of fetching each column chunk whole,
+	// so memory does not grow with row-group size. A page larger than the
+	// buffer grows it to that page. (arrow-go before 18.6 could return stale
+	// bytes past the end of a chunk here: a silent wrong row with V2 pages.)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = StreamBufferFor(md)
+	pf, err := file.NewParquetReader(ra, file.WithReadProps(props), file.WithMetadata(md))
 	if err != nil {
 		return nil, ra, repairs{}, classify(ctx, ra, err)
 	}
