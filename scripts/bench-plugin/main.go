@@ -114,7 +114,16 @@ func run(args []string) error {
 	extra := fs.String("spec", "{}", "JSON object merged into the spec (rows_per_record, concurrency, ...)")
 	label := fs.String("label", "run", "label of the output line")
 	timeout := fs.Duration("timeout", 5*time.Minute, "bound on the whole run")
+	shard := fs.String("shard", "", "N/M: sync only shard N of M (cloudquery sync --shard)")
 	_ = fs.Parse(args)
+	var shardReq *pluginv3.Sync_Request_Shard
+	if *shard != "" {
+		var n, m int32
+		if _, err := fmt.Sscanf(*shard, "%d/%d", &n, &m); err != nil {
+			return fmt.Errorf("-shard %q: want N/M", *shard)
+		}
+		shardReq = &pluginv3.Sync_Request_Shard{Num: n, Total: m}
+	}
 
 	spec := map[string]any{
 		"bucket": *bucket, "region": "us-east-1", "endpoint": *endpoint, "path_prefix": *prefix,
@@ -136,8 +145,9 @@ func run(args []string) error {
 	}
 	addr := "127.0.0.1:" + port
 	logs := &lockedBuffer{}
-	// Info: the plugin's "objects read" line (GETs, bytes fetched) is read from the log.
-	cmd := exec.Command(*bin, "serve", "--address", addr, "--log-level", "info", "--no-sentry")
+	// JSON at info: the plugin's "objects read" line (GETs, bytes fetched) is read from the log,
+	// and errors are found by level.
+	cmd := exec.Command(*bin, "serve", "--address", addr, "--log-level", "info", "--log-format", "json", "--no-sentry")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "CQ_TELEMETRY_LEVEL=none")
 	if err := cmd.Start(); err != nil {
@@ -169,7 +179,7 @@ func run(args []string) error {
 		return err
 	}
 	start := time.Now()
-	stream, err := pc.Sync(ctx, &pluginv3.Sync_Request{Tables: []string{"*"}})
+	stream, err := pc.Sync(ctx, &pluginv3.Sync_Request{Tables: []string{"*"}, Shard: shardReq})
 	if err != nil {
 		return fail(fmt.Errorf("Sync: %w", err))
 	}

@@ -414,12 +414,14 @@ func decodeRows(md *metadata.FileMetaData, per int64) int64 {
 }
 
 // footprint estimates the memory reading an object takes, from its footer.
-// Column data is streamed, not fetched whole (parquetio.StreamBufferFor): per
-// leaf column, the read buffer, a compressed and a decompressed page and a
-// decoded dictionary, each about a buffer's size; plus the batch of rows being
-// decoded and the record conformed from it (twice rows at the widest row
-// group's bytes per row). So the estimate does not grow with row-group size.
-// Footers can lie: the budget caps the weight.
+// Column data is streamed, not fetched whole: per leaf column, the read
+// buffer and three page-sized buffers (the compressed and the decompressed
+// page arrow-go keeps, a decoded dictionary); plus the batch of rows being
+// decoded, the builders it is decoded into and the record conformed from it
+// (three times rows at the widest row group's bytes per row); all of it twice,
+// as Go's collector lets the heap grow to twice what is live before it runs
+// (GOGC=100), so the budget bounds resident memory, not only live bytes. It
+// does not grow with row-group size. Footers can lie: the budget caps it.
 func footprint(md *metadata.FileMetaData, rows int64) int64 {
 	rows = min(rows, max(md.GetNumRows(), 0))
 	var width int64
@@ -429,11 +431,12 @@ func footprint(md *metadata.FileMetaData, rows int64) int64 {
 			width = max(width, max(rg.TotalByteSize(), 0)/n)
 		}
 	}
-	columns := int64(md.Schema.NumColumns()) * 4 * parquetio.StreamBufferFor(md)
-	if width > 0 && rows > math.MaxInt64/2/width {
+	page := min(parquetio.TypicalPage, parquetio.LargestChunk(md))
+	columns := int64(md.Schema.NumColumns()) * (parquetio.StreamBufferFor(md) + 3*page)
+	if width > 0 && rows > math.MaxInt64/6/width {
 		return math.MaxInt64
 	}
-	return satAdd(columns, 2*rows*width)
+	return satAdd(2*columns, 6*rows*width)
 }
 
 // compressedBytes is the size of a row group's column chunks in the file.

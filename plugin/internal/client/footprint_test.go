@@ -35,17 +35,17 @@ func TestFootprint(t *testing.T) {
 	rg := md.RowGroup(0)
 	width := rg.TotalByteSize() / rg.NumRows()
 	// One int64 column, chunks of 4000 values (~32 KB) < parquetio.StreamBuffer:
-	// the read buffer is the largest chunk.
+	// read buffer and pages are the largest chunk.
 	var chunk int64
 	for i := 0; i < md.NumRowGroups(); i++ {
 		cc, _ := md.RowGroup(i).ColumnChunk(0)
 		chunk = max(chunk, cc.TotalCompressedSize())
 	}
-	if got, want := footprint(md, 1000), 4*chunk+2*1000*width; got != want {
-		t.Errorf("footprint(1000 rows) = %d, want 4 buffers of %d + two batches %d", got, chunk, 2*1000*width)
+	if got, want := footprint(md, 1000), 2*(4*chunk+3*1000*width); got != want {
+		t.Errorf("footprint(1000 rows) = %d, want twice 4 buffers of %d + three batches %d", got, chunk, 3*1000*width)
 	}
 	// A batch never holds more rows than the file.
-	if got, want := footprint(md, 1<<20), 4*chunk+2*10_000*width; got != want {
+	if got, want := footprint(md, 1<<20), 2*(4*chunk+3*10_000*width); got != want {
 		t.Errorf("footprint(1Mi rows) = %d, want %d", got, want)
 	}
 	// Row-group size does not change it: the same rows in one row group.
@@ -54,7 +54,7 @@ func TestFootprint(t *testing.T) {
 	if cc, err := one.RowGroup(0).ColumnChunk(0); err == nil {
 		oneChunk = cc.TotalCompressedSize()
 	}
-	if got, want := footprint(one, 1000), 4*min(oneChunk, parquetio.StreamBuffer)+2*1000*(one.RowGroup(0).TotalByteSize()/10_000); got != want {
+	if got, want := footprint(one, 1000), 2*(min(oneChunk, parquetio.StreamBuffer)+3*min(oneChunk, parquetio.TypicalPage)+3*1000*(one.RowGroup(0).TotalByteSize()/10_000)); got != want {
 		t.Errorf("footprint of one row group = %d, want %d", got, want)
 	}
 	if rows := decodeRows(md, 500); rows < 500 || rows > maxDecodeRows {

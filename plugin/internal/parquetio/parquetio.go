@@ -66,18 +66,29 @@ type Object struct {
 // 2 GiB cannot be encoded at all; records are split well below both.
 const DefaultBatchBytes int64 = 64 << 20
 
-// StreamBuffer bounds the read buffer of one column chunk being decoded, and
-// so the size of each ranged GET of column data: 1 MiB, the default page size
-// of parquet-mr, pyarrow and arrow-go writers, so a page usually takes one GET.
+// StreamBuffer is the read buffer of one column chunk being decoded, and so
+// the size of most ranged GETs of column data: about one GET per MiB (a page
+// larger than what a refill leaves is read directly, in one more GET).
+// Smaller buffers save little memory (arrow-go keeps a compressed and a
+// decompressed page per column anyway) and cost many more GETs: 64 KiB made
+// ten times as many for the same bytes.
 const StreamBuffer = 1 << 20
 
 // minStreamBuffer is the least read buffer (an object of tiny chunks).
 const minStreamBuffer = 4 << 10
 
+// TypicalPage is the page size of common writers (parquet-mr, pyarrow,
+// arrow-go, DuckDB write pages of about 1 MiB); footers do not say.
+const TypicalPage = 1 << 20
+
 // StreamBufferFor is the read buffer per column of an object: StreamBuffer,
-// or its largest column chunk when smaller (every column gets a buffer of
-// this size, and a wide file of small chunks should not get 1 MiB each).
+// or its largest column chunk when smaller (every column gets one).
 func StreamBufferFor(md *metadata.FileMetaData) int64 {
+	return min(StreamBuffer, max(minStreamBuffer, LargestChunk(md)))
+}
+
+// LargestChunk is the largest column chunk of an object, in bytes as stored.
+func LargestChunk(md *metadata.FileMetaData) int64 {
 	var largest int64
 	for i := 0; i < md.NumRowGroups(); i++ {
 		rg := md.RowGroup(i)
@@ -87,7 +98,7 @@ func StreamBufferFor(md *metadata.FileMetaData) int64 {
 			}
 		}
 	}
-	return min(StreamBuffer, max(minStreamBuffer, largest))
+	return largest
 }
 
 // ReadOptions bounds the records ReadBatches emits.
@@ -359,10 +370,8 @@ func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeRead
 	}
 	rep.notes = append(notes, rep.notes...)
 	props := parquet.NewReaderProperties(boundedAllocator{Allocator: memory.DefaultAllocator, limit: pageBound(obj.Size)})
-	// Pages are streamed through a buffer of at most StreamBuffer per column
-	// (one ranged GET per refill) instead of fetching each column chunk whole,
-	// so memory does not grow with row-group size. A page larger than the
-	// buffer grows it to that page. (arrow-go before 18.6 could return stale
+	// Pages are streamed (StreamBuffer) instead of fetching each column chunk
+	// whole, so memory does not grow with row-group size. (arrow-go before 18.6 could return stale
 	// bytes past the end of a chunk here: a silent wrong row with V2 pages.)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = StreamBufferFor(md)

@@ -16,8 +16,10 @@ import (
 // BytesInFlightPerCPU is the default memory budget per CPU. Decoding is
 // CPU-bound, so more objects in flight than CPUs add memory, not speed;
 // small objects (whose reads wait on S3 latency) weigh little, so many still
-// fit, up to "concurrency".
-const BytesInFlightPerCPU int64 = 256 << 20
+// fit, up to "concurrency". An object of large pages weighs about 55 MiB
+// (client.footprint), so two or so per CPU: measured, 8 objects of one
+// 135 MB row group peak at about 200 MB on 2 CPUs (npm run bench:plugin).
+const BytesInFlightPerCPU int64 = 64 << 20
 
 // DefaultMaxBytesInFlight is the default of "max_bytes_in_flight" on this
 // machine: BytesInFlightPerCPU per CPU the Go runtime uses (GOMAXPROCS, which
