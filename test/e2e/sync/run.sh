@@ -45,21 +45,24 @@ done
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cq-e2e-sync.XXXXXX")"
 # Unique per run, so cleanup removes only containers this run's CLI created (named <source>-<uuid>).
 SOURCE_NAME="s3-e2e-$$"
-S3_PID=""
+PIDS=()
 cleanup() {
 	local rc=$?
-	if [[ -n "${S3_PID}" ]] && kill -0 "${S3_PID}" 2>/dev/null; then
-		kill "${S3_PID}" 2>/dev/null || true
-		wait "${S3_PID}" 2>/dev/null || true
-	fi
-	local ids
-	ids="$("${CQ_DOCKER}" ps -aq --filter "name=^/${SOURCE_NAME}-" 2>/dev/null || true)"
+	local pid ids
+	for pid in "${PIDS[@]}"; do
+		if kill -0 "${pid}" 2>/dev/null; then
+			kill "${pid}" 2>/dev/null || true
+			wait "${pid}" 2>/dev/null || true
+		fi
+	done
+	# Sharded syncs name their containers <source>_<N>_<M>-<uuid>.
+	ids="$("${CQ_DOCKER}" ps -aq --filter "name=^/${SOURCE_NAME}[-_]" 2>/dev/null || true)"
 	if [[ -n "${ids}" ]]; then
 		# shellcheck disable=SC2086 # one id per word
 		"${CQ_DOCKER}" rm -f ${ids} >/dev/null 2>&1 || true
 	fi
 	if [[ ${rc} -ne 0 || "${CQ_E2E_KEEP:-0}" == "1" ]]; then
-		log "work directory kept: ${WORK} (cloudquery.log, gofakes3.log, config.yml, out/)"
+		log "work directory kept: ${WORK} (cloudquery*.log, gofakes3.log, config*.yml, out/, out-sharded/, state/)"
 	else
 		rm -rf "${WORK}"
 	fi
@@ -95,25 +98,36 @@ GATEWAY="$(bridge_address)"
 # No separate "is it local" check is needed: listening on an address works only if it is one of
 # this machine's own (otherwise: "cannot assign requested address").
 
-S3_PORT=""
-for _ in 1 2 3 4 5; do
-	port=$((20000 + RANDOM % 20000))
-	gofakes3 -backend memory -host "${GATEWAY}:${port}" >"${WORK}/gofakes3.log" 2>&1 &
-	S3_PID=$!
-	for _ in $(seq 1 50); do
-		kill -0 "${S3_PID}" 2>/dev/null || break
-		if curl -s -o /dev/null --max-time 1 "http://${GATEWAY}:${port}/"; then
-			S3_PORT="${port}"
-			break
-		fi
-		sleep 0.1
+# serve_on_gateway LOG CMD...: starts CMD with {ADDR} replaced by ${GATEWAY}:<free port> (up to
+# 5 ports tried), waits until the port accepts connections, and sets SERVED_PORT and SERVED_PID.
+# PIDS collects every server started, for cleanup.
+serve_on_gateway() {
+	local logfile="$1" port pid arg args
+	shift
+	SERVED_PORT="" SERVED_PID=""
+	for _ in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 20000))
+		args=()
+		for arg in "$@"; do args+=("${arg//\{ADDR\}/${GATEWAY}:${port}}"); done
+		"${args[@]}" >"${logfile}" 2>&1 &
+		pid=$!
+		PIDS+=("${pid}")
+		for _ in $(seq 1 50); do
+			kill -0 "${pid}" 2>/dev/null || break
+			if (exec 3<>"/dev/tcp/${GATEWAY}/${port}") 2>/dev/null; then
+				SERVED_PORT="${port}" SERVED_PID="${pid}"
+				return 0
+			fi
+			sleep 0.1
+		done
+		kill "${pid}" 2>/dev/null || true
+		wait "${pid}" 2>/dev/null || true
 	done
-	[[ -n "${S3_PORT}" ]] && break
-	kill "${S3_PID}" 2>/dev/null || true
-	wait "${S3_PID}" 2>/dev/null || true
-	S3_PID=""
-done
-[[ -n "${S3_PORT}" ]] || die "gofakes3 did not start on ${GATEWAY} (see ${WORK}/gofakes3.log)"
+	return 1
+}
+serve_on_gateway "${WORK}/gofakes3.log" gofakes3 -backend memory -host "{ADDR}" ||
+	die "gofakes3 did not start on ${GATEWAY} (see ${WORK}/gofakes3.log)"
+S3_PORT="${SERVED_PORT}" S3_PID="${SERVED_PID}"
 ENDPOINT="http://${GATEWAY}:${S3_PORT}"
 log "gofakes3 (pid ${S3_PID}) on ${ENDPOINT}"
 
@@ -169,4 +183,111 @@ sync_s=$((SECONDS - sync_start))
 log "cloudquery: $(tr '\r' '\n' <"${WORK}/cloudquery.out" | grep -F 'Sync completed' | tail -n 1)"
 
 "${WORK}/bin/compare" -dir "${WORK}/out" -source-name "${SOURCE_NAME}" -log "${WORK}/cloudquery.log"
+
+# --- sharded and incremental: --shard 1/3, 2/3 and 3/3 at the same time ---------------------
+# Three CLIs, each starting the image, read the same bucket as shards of one sync into one
+# destination directory; their union must equal the dataset exactly (a row read by two shards
+# is an extra row, one read by none a missing row). State: incremental, in one shared state
+# directory; each CLI gets its own state server (as each would have its own connection to a
+# shared database). The state servers are `registry: grpc` on the bridge gateway because the CLI
+# starts a local backend on 127.0.0.1, which a docker-registry source cannot reach on Linux
+# (the CLI rewrites the address to host.docker.internal, i.e. this gateway).
+SHARDS=3
+mkdir -p "${WORK}/out-sharded" "${WORK}/state"
+shard_logs=()
+for n in $(seq 1 "${SHARDS}"); do
+	serve_on_gateway "${WORK}/state-${n}.log" "${WORK}/bin/destination" serve --network tcp --address "{ADDR}" ||
+		die "state server ${n} did not start on ${GATEWAY} (see ${WORK}/state-${n}.log)"
+	cat >"${WORK}/config-shard-${n}.yml" <<EOF
+kind: source
+spec:
+  name: ${SOURCE_NAME}
+  registry: docker
+  path: ${IMAGE}
+  tables: ["*"]
+  destinations: ["jsonl"]
+  backend_options:
+    table_name: cq_state_s3
+    connection: "@@plugins.state.connection"
+  spec:
+    bucket: lake
+    region: us-east-1
+    path_prefix: exports
+    endpoint: ${ENDPOINT}
+    access_key_id: \${S3_ACCESS_KEY_ID}
+    secret_access_key: \${S3_SECRET_ACCESS_KEY}
+    incremental: true
+    rows_per_record: 2
+    concurrency: 2
+---
+kind: destination
+spec:
+  name: jsonl
+  registry: local
+  path: ${WORK}/bin/destination
+  write_mode: append
+  spec:
+    directory: ${WORK}/out-sharded
+---
+kind: destination
+spec:
+  name: state
+  registry: grpc
+  path: ${GATEWAY}:${SERVED_PORT}
+  write_mode: append
+  spec:
+    directory: ${WORK}/state
+EOF
+	shard_logs+=("${WORK}/cloudquery-shard-${n}.log")
+done
+
+# sync_shards ROUND: runs every shard at once, waits for all, fails if any failed.
+sync_shards() {
+	local round="$1" n pids=() failed=0
+	for n in $(seq 1 "${SHARDS}"); do
+		(cd "${WORK}" && exec timeout --kill-after=10 "${SYNC_TIMEOUT}" cloudquery sync "config-shard-${n}.yml" \
+			--shard "${n}/${SHARDS}" --cq-dir "${WORK}/.cq-shard-${n}" --log-file-name "${WORK}/cloudquery-shard-${n}.log" \
+			--log-level info --telemetry-level none >"${WORK}/cloudquery-shard-${n}.out" 2>&1) &
+		pids+=("$!")
+	done
+	for n in $(seq 1 "${SHARDS}"); do
+		if ! wait "${pids[n - 1]}"; then
+			tail -n 20 "${WORK}/cloudquery-shard-${n}.log" >&2 || true
+			failed=1
+		fi
+	done
+	[[ "${failed}" == 0 ]] || die "round ${round}: a shard's sync failed (logs: ${WORK}/cloudquery-shard-*.log)"
+	for n in $(seq 1 "${SHARDS}"); do
+		log "round ${round}, shard ${n}/${SHARDS}: $(tr '\r' '\n' <"${WORK}/cloudquery-shard-${n}.out" | grep -F 'Sync completed' | tail -n 1)"
+	done
+}
+
+# rows_per_shard: how many rows each shard delivered so far (by the CLI's source name).
+rows_per_shard() {
+	local n counts=()
+	for n in $(seq 1 "${SHARDS}"); do
+		counts+=("${n}/${SHARDS}:$(cat "${WORK}"/out-sharded/*.jsonl | grep -cF "\"_cq_source_name\":\"${SOURCE_NAME}_${n}_${SHARDS}\"" || true)")
+	done
+	echo "${counts[*]}"
+}
+
+shard_start=${SECONDS}
+sync_shards 1
+"${WORK}/bin/compare" -dir "${WORK}/out-sharded" -source-name "${SOURCE_NAME}" -shards "${SHARDS}" \
+	-log "$(IFS=,; echo "${shard_logs[*]}")"
+log "round 1: rows per shard $(rows_per_shard)"
+# Each shard keeps its own cursor, all in the one state table.
+for n in $(seq 1 "${SHARDS}"); do
+	grep -qF "shard=${n}/${SHARDS}" "${WORK}/state/cq_state_s3.jsonl" ||
+		die "no cursor of shard ${n}/${SHARDS} in the state table (${WORK}/state/cq_state_s3.jsonl)"
+done
+
+# Incremental round: new objects arrive; each must be read by exactly one shard, nothing
+# old again (compare: the dataset plus the added objects, each row exactly once).
+"${WORK}/bin/seed" -endpoint "${ENDPOINT}" -added
+sync_shards 2
+"${WORK}/bin/compare" -dir "${WORK}/out-sharded" -source-name "${SOURCE_NAME}" -shards "${SHARDS}" -added
+log "round 2: rows per shard $(rows_per_shard)"
+log "sharded: 2 rounds of ${SHARDS} shards in $((SECONDS - shard_start))s"
+
 log "PASS: sync ${sync_s}s, total $((SECONDS - start_s))s (image ${IMAGE})"

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,13 +32,23 @@ const (
 func main() {
 	dir := flag.String("dir", "", "the jsonl destination's directory (required)")
 	source := flag.String("source-name", "", "the source's name in the CloudQuery config (required)")
-	logFile := flag.String("log", "", "CloudQuery CLI log file to search for the corrupt objects' warnings")
+	logFiles := flag.String("log", "", "CloudQuery CLI log files (comma-separated) to search for the corrupt objects' warnings")
+	shards := flag.Int("shards", 0, "the rows came from `sync --shard N/M` with this M: each row's source name is <source-name>_<N>_<M>")
+	added := flag.Bool("added", false, "expect dataset.Added's rows too (after an incremental round)")
 	flag.Parse()
-	if *dir == "" || *source == "" {
-		fmt.Fprintln(os.Stderr, "compare: -dir and -source-name are required")
+	if *dir == "" || *source == "" || *shards < 0 {
+		fmt.Fprintln(os.Stderr, "compare: -dir and -source-name are required; -shards is M >= 1 when given")
 		os.Exit(2)
 	}
-	if err := run(*dir, *source, *logFile); err != nil {
+	files := dataset.Files()
+	if *added {
+		files = append(files, dataset.Added()...)
+	}
+	var logs []string
+	if *logFiles != "" {
+		logs = strings.Split(*logFiles, ",")
+	}
+	if err := run(*dir, sourceNames(*source, *shards), files, logs); err != nil {
 		fmt.Fprintf(os.Stderr, "compare: FAIL\n%v\n", err)
 		os.Exit(1)
 	}
@@ -48,12 +59,25 @@ type outTable struct {
 	rows   []string
 }
 
-func run(dir, source, logFile string) error {
-	want, err := dataset.Expected()
+// sourceNames is the set of _cq_source_name values rows may carry: the CLI names a sharded
+// sync's source <name>_<N>_<M>.
+func sourceNames(source string, shards int) map[string]bool {
+	if shards == 0 {
+		return map[string]bool{source: true}
+	}
+	names := map[string]bool{}
+	for n := 1; n <= shards; n++ {
+		names[fmt.Sprintf("%s_%d_%d", source, n, shards)] = true
+	}
+	return names
+}
+
+func run(dir string, sources map[string]bool, files []dataset.File, logFiles []string) error {
+	want, err := dataset.ExpectedOf(files)
 	if err != nil {
 		return err
 	}
-	got, err := readDir(dir, source)
+	got, err := readDir(dir, sources)
 	if err != nil {
 		return err
 	}
@@ -97,8 +121,8 @@ func run(dir, source, logFile string) error {
 		}
 		fmt.Printf("compare: table %-10s %3d rows in, %3d rows out, %d columns\n", n, len(w.Rows), len(g.rows), len(w.Fields))
 	}
-	if logFile != "" {
-		problems = append(problems, checkSkips(logFile)...)
+	if len(logFiles) > 0 {
+		problems = append(problems, checkSkips(logFiles)...)
 	}
 	wantNames := make([]string, 0, len(want))
 	for n := range want {
@@ -119,7 +143,7 @@ func run(dir, source, logFile string) error {
 
 // readDir loads <table>.schema.json and <table>.jsonl files, checking and then dropping the
 // CLI's own columns so what remains is comparable with the Parquet contents.
-func readDir(dir, source string) (map[string]*outTable, error) {
+func readDir(dir string, sources map[string]bool) (map[string]*outTable, error) {
 	out := map[string]*outTable{}
 	get := func(n string) *outTable {
 		if out[n] == nil {
@@ -157,7 +181,7 @@ func readDir(dir, source string) (map[string]*outTable, error) {
 				}
 			}
 		case strings.HasSuffix(e.Name(), ".jsonl"):
-			rows, err := readRows(p, source)
+			rows, err := readRows(p, sources)
 			if err != nil {
 				return nil, err
 			}
@@ -169,7 +193,7 @@ func readDir(dir, source string) (map[string]*outTable, error) {
 	return out, nil
 }
 
-func readRows(p, source string) ([]string, error) {
+func readRows(p string, sources map[string]bool) ([]string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -183,8 +207,8 @@ func readRows(p, source string) ([]string, error) {
 		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", p, line, err)
 		}
-		if v := row[colSourceName]; v == nil || *v != source {
-			return nil, fmt.Errorf("%s:%d: %s = %v, want %q", p, line, colSourceName, deref(v), source)
+		if v := row[colSourceName]; v == nil || !sources[*v] {
+			return nil, fmt.Errorf("%s:%d: %s = %v, want one of %v", p, line, colSourceName, deref(v), slices.Sorted(maps.Keys(sources)))
 		}
 		if row[colSyncTime] == nil {
 			return nil, fmt.Errorf("%s:%d: %s is null", p, line, colSyncTime)
@@ -235,15 +259,20 @@ func diff(want, got []string) (missing, extra []string) {
 	return missing, extra
 }
 
-// checkSkips requires, for each corrupt object, a log line with the plugin's skip warning that
-// names the key and classifies it as malformed Parquet.
-func checkSkips(logFile string) []string {
-	b, err := os.ReadFile(logFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return []string{fmt.Sprintf("log %s does not exist", logFile)}
-	} else if err != nil {
-		return []string{err.Error()}
+// checkSkips requires, for each corrupt object, a line in one of the logs (one per shard) with
+// the plugin's skip warning that names the key and classifies it as malformed Parquet.
+func checkSkips(logFiles []string) []string {
+	var all []byte
+	for _, logFile := range logFiles {
+		b, err := os.ReadFile(logFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			return []string{fmt.Sprintf("log %s does not exist", logFile)}
+		} else if err != nil {
+			return []string{err.Error()}
+		}
+		all = append(all, b...)
 	}
+	b, logFile := all, strings.Join(logFiles, ", ")
 	var problems []string
 	for _, key := range dataset.CorruptKeys() {
 		found := false

@@ -4,21 +4,30 @@
 // <directory>/<table>.schema.json. It exists because CloudQuery's own `file` destination cannot
 // be fetched from the module proxy here (see docs/rehearsal.md). It supports only
 // `write_mode: append`: deletes (stale or by record) are refused, never silently dropped.
+// It reads tables back (utf8 and integer columns), enough to be a CloudQuery state backend
+// (`backend_options`) for incremental syncs; one process may serve several CLIs at once.
 //
 //	destination serve --address 127.0.0.1:<port>   (or run by the CLI with registry: local)
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cloudquery/plugin-sdk/v4/message"
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 	"github.com/cloudquery/plugin-sdk/v4/schema"
@@ -40,6 +49,9 @@ type client struct {
 	plugin.UnimplementedSource
 	dir    string
 	logger zerolog.Logger
+	// mu and the files' flock make each message's write and each whole read atomic: several
+	// CLIs (shards) may share one process, or several processes one directory, as state.
+	mu sync.Mutex
 }
 
 func newClient(_ context.Context, logger zerolog.Logger, raw []byte, _ plugin.NewClientOptions) (plugin.Client, error) {
@@ -79,6 +91,8 @@ func (c *client) Write(ctx context.Context, msgs <-chan message.WriteMessage) er
 }
 
 func (c *client) write(files map[string]*os.File, msg message.WriteMessage) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	switch m := msg.(type) {
 	case *message.WriteMigrateTable:
 		p, err := c.path(m.Table.Name, ".schema.json")
@@ -107,6 +121,10 @@ func (c *client) write(files map[string]*os.File, msg message.WriteMessage) erro
 		if err != nil {
 			return fmt.Errorf("table %s: %w", name, err)
 		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			return err
+		}
+		defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
 		for _, r := range rows {
 			if _, err := fmt.Fprintln(f, r); err != nil {
 				return err
@@ -119,8 +137,86 @@ func (c *client) write(files map[string]*os.File, msg message.WriteMessage) erro
 	}
 }
 
-func (*client) Read(context.Context, *schema.Table, chan<- arrow.RecordBatch) error {
-	return plugin.ErrNotImplemented
+// Read sends back every row appended to table, as one record; no file yet means no rows.
+func (c *client) Read(ctx context.Context, table *schema.Table, res chan<- arrow.RecordBatch) error {
+	p, err := c.path(table.Name, ".jsonl")
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	b, err := readLocked(p)
+	c.mu.Unlock()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	rec, err := readBack(table.ToArrowSchema(), b)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", p, err)
+	}
+	select {
+	case res <- rec:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// readLocked reads p under a shared flock, so no line being appended is seen half-written.
+func readLocked(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+		return nil, err
+	}
+	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
+	return io.ReadAll(f)
+}
+
+// readBack rebuilds rows written by canon.Rows for utf8, int64 and uint64 columns (what a
+// state table holds); any other type is refused rather than guessed.
+func readBack(sc *arrow.Schema, body []byte) (arrow.RecordBatch, error) {
+	bldr := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer bldr.Release()
+	for n, line := range bytes.Split(body, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var row map[string]*string
+		if err := json.Unmarshal(line, &row); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		for i, f := range sc.Fields() {
+			v := row[f.Name]
+			if v == nil {
+				bldr.Field(i).AppendNull()
+				continue
+			}
+			switch fb := bldr.Field(i).(type) {
+			case *array.StringBuilder:
+				fb.Append(*v)
+			case *array.Int64Builder:
+				x, err := strconv.ParseInt(*v, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("line %d, column %s: %w", n+1, f.Name, err)
+				}
+				fb.Append(x)
+			case *array.Uint64Builder:
+				x, err := strconv.ParseUint(*v, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("line %d, column %s: %w", n+1, f.Name, err)
+				}
+				fb.Append(x)
+			default:
+				return nil, fmt.Errorf("column %s: the jsonl fixture reads back only utf8 and integer columns, not %s", f.Name, f.Type)
+			}
+		}
+	}
+	return bldr.NewRecordBatch(), nil
 }
 
 func (*client) Close(context.Context) error { return nil }

@@ -21,18 +21,19 @@ import (
 
 func main() {
 	endpoint := flag.String("endpoint", "", "S3 endpoint URL, e.g. http://172.17.0.1:9100 (required)")
+	added := flag.Bool("added", false, "put only dataset.Added (the bucket exists): new objects for an incremental round")
 	flag.Parse()
 	if *endpoint == "" {
 		log.Fatal("seed: -endpoint is required")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := run(ctx, *endpoint); err != nil {
+	if err := run(ctx, *endpoint, *added); err != nil {
 		log.Fatalf("seed: %v", err)
 	}
 }
 
-func run(ctx context.Context, endpoint string) error {
+func run(ctx context.Context, endpoint string, added bool) error {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion("us-east-1"),
 		// The emulator accepts any key; the same pair goes into the source spec.
@@ -49,10 +50,14 @@ func run(ctx context.Context, endpoint string) error {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.UsePathStyle = true
 	})
-	if _, err := api.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(dataset.Bucket)}); err != nil {
-		return fmt.Errorf("create bucket %q: %w", dataset.Bucket, err)
+	files := dataset.Added()
+	if !added {
+		files = dataset.Files()
+		if _, err := api.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(dataset.Bucket)}); err != nil {
+			return fmt.Errorf("create bucket %q: %w", dataset.Bucket, err)
+		}
 	}
-	for _, f := range dataset.Files() {
+	for _, f := range files {
 		body, err := f.Body()
 		if err != nil {
 			return err

@@ -241,10 +241,37 @@ type Table struct {
 	Rows   []string // canonical rows, sorted
 }
 
-// Expected returns, per table name, the columns and rows of every Synced object.
-func Expected() (map[string]*Table, error) {
+// Added is what a producer uploads after the first sync: new objects in existing tables, which
+// an incremental sync must read exactly once (whichever shard owns them).
+func Added() []File {
+	var out []File
+	for i := range 4 {
+		id := int64(1000 + 10*i)
+		out = append(out, File{Key: fmt.Sprintf("%s/users/part-%d.parquet", PathPrefix, 3+i), Table: "users", Kind: Synced, Cols: users(
+			[]any{id, id + 1},
+			[]any{fmt.Sprintf("added-%d", i), nil},
+			[]any{i%2 == 0, nil},
+			[]any{float64(i) + 0.5, nil},
+			[]any{t("2025-01-01T00:00:00Z").Add(time.Duration(i) * time.Hour), nil},
+		)})
+		out = append(out, File{Key: fmt.Sprintf("%s/sales/eu/2025-%02d.parquet", PathPrefix, 1+i), Table: "sales_eu", Kind: Synced, Cols: sales(
+			[]any{2000 + id},
+			[]any{fmt.Sprintf("SKU-%d", 100+i)},
+			[]any{float64(i) * 2.25},
+			[]any{true},
+			[]any{t("2025-02-01T00:00:00Z").Add(time.Duration(i) * time.Minute)},
+		)})
+	}
+	return out
+}
+
+// Expected returns, per table name, the columns and rows of every Synced object of Files.
+func Expected() (map[string]*Table, error) { return ExpectedOf(Files()) }
+
+// ExpectedOf returns, per table name, the columns and rows of every Synced object of files.
+func ExpectedOf(files []File) (map[string]*Table, error) {
 	out := map[string]*Table{}
-	for _, f := range Files() {
+	for _, f := range files {
 		if f.Kind != Synced {
 			continue
 		}
