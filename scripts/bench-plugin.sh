@@ -54,7 +54,7 @@ cleanup() {
 trap cleanup EXIT
 
 log "building the plugin, the driver and the S3 emulator"
-(cd plugin && go build -o "${WORK}/cq-source-s3" .)
+(cd plugin && go build -o "${WORK}/cq-source-s3" . && go test -c -o "${WORK}/client.test" ./internal/client)
 (cd scripts/bench-plugin && go build -o "${WORK}/driver" .)
 GOFAKES3="${CQ_TOOLCHAIN_DIR:-${HOME}/.cache/cq-release-toolchain}/bin/gofakes3"
 if [[ ! -x "${GOFAKES3}" ]]; then
@@ -125,6 +125,16 @@ if [[ -n "${BASELINE}" ]]; then bins+=("old=${WORK}/cq-source-s3-baseline"); fi
 PYFAIR=65536
 labels=("a/pyarrow:default" "a/pyarrow:rows_per_record=${TUNED}" "a/pyarrow:iter_batches(500)")
 for b in "${bins[@]}"; do labels+=("a/${b%%=*}:default" "a/${b%%=*}:rows_per_record=${TUNED}"); done
+labels+=("a/new:in-process:default" "a/new:in-process:rows_per_record=${TUNED}")
+# inprocess LABEL SPEC_EXTRA: the plugin's own work like pyarrow's (decode, slice, IPC-encode each
+# record in memory; no gRPC, no receiving process): BenchmarkSync on the same file, one run.
+inprocess() {
+	local out
+	out="$(BENCH_PARQUET="${WORK}/data/throughput.parquet" BENCH_SPEC_EXTRA="$2" "${WORK}/client.test" \
+		-test.run '^$' -test.bench '^BenchmarkSync$' -test.benchtime 1x)"
+	awk -v l="$1" '$1 ~ /^BenchmarkSync/ { for (i = 1; i < NF; i++) { if ($(i + 1) == "rows/s") r = $i; if ($(i + 1) == "rows/op") n = $i }
+		printf "%s\t%d\t-\t%.3f\t%.0f\t-\t-\t-\t-\t-\t-\n", l, n, n / r, r }' <<<"${out}" | tee -a "${WORK}/results.tsv" >&2
+}
 # reference LABEL RECORD DECODE: one pyarrow run, its line relabelled and appended.
 reference() {
 	"${PY[@]}" pyarrow "${WORK}/data/throughput.parquet" "$2" 1 "$3" | sed "s|^pyarrow|$1|" | tee -a "${WORK}/results.tsv" >&2
@@ -140,6 +150,8 @@ for _ in $(seq "${REPEAT}"); do
 		plugin "a/${b%%=*}:default" "${b#*=}" throughput '{}'
 		plugin "a/${b%%=*}:rows_per_record=${TUNED}" "${b#*=}" throughput "{\"rows_per_record\":${TUNED}}"
 	done
+	inprocess "a/new:in-process:default" ""
+	inprocess "a/new:in-process:rows_per_record=${TUNED}" "{\"rows_per_record\":${TUNED}}"
 done
 fi
 
@@ -187,7 +199,8 @@ bad="$(awk -F'\t' -v n="${ROWS}" 'NR > 1 && $1 ~ /^a\// && $2 != n { print $1 ":
 [[ -z "${bad}" ]] || { echo "bench-plugin: runs that did not deliver ${ROWS} rows:" >&2; echo "${bad}" >&2; exit 1; }
 echo
 echo "== (a) throughput: ${ROWS} rows x 6 columns, snappy, 500k-row groups; ${REPEAT} interleaved runs each ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)) =="
-echo "   x_fair: the median against pyarrow's median for the same record size (decoding ${PYFAIR} rows at once)"
+echo "   x_fair: the median against pyarrow's median for the same record size (decoding ${PYFAIR} rows at once);"
+echo "   in-process: the plugin's own work like pyarrow's (no gRPC, no receiving process on the same CPUs)"
 printf '%-36s %10s %10s %10s %12s %8s\n' run median_r/s min_r/s max_r/s peak_RSS_MB x_fair
 for l in "${labels[@]}"; do
 	read -r med lo hi <<<"$(stats "${l}" 5)"

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -334,28 +336,74 @@ type columnReader interface {
 	Release()
 }
 
+// readTable decodes the next n rows of every column, columns in parallel on
+// up to GOMAXPROCS goroutines of our own (each column reader has its own page
+// stream), so one object uses the cores there are. A decoder panic in one of
+// them is recovered there and returned as that column's error.
 func readTable(readers []columnReader, sc *arrow.Schema, n, done, total int64) (arrow.Table, error) {
+	chunks := make([]*arrow.Chunked, len(readers))
+	errs := make([]error, len(readers))
+	defer func() {
+		for _, c := range chunks {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	decode := func(i int) {
+		defer func() {
+			if r := recover(); r != nil {
+				errs[i] = panicError(r)
+			}
+		}()
+		chunks[i], errs[i] = readers[i].NextBatch(n)
+	}
+	if workers := min(len(readers), runtime.GOMAXPROCS(0)); workers <= 1 {
+		for i := range readers {
+			decode(i)
+		}
+	} else {
+		next := make(chan int, len(readers))
+		for i := range readers {
+			next <- i
+		}
+		close(next)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for i := range next {
+					decode(i)
+				}
+			})
+		}
+		wg.Wait()
+	}
 	cols := make([]arrow.Column, 0, len(readers))
 	defer func() {
 		for i := range cols {
 			cols[i].Release()
 		}
 	}()
-	for i, r := range readers {
-		chunked, err := r.NextBatch(n)
-		if err != nil {
-			return nil, fmt.Errorf("column %q at row %d: %w", sc.Field(i).Name, done, err)
+	for i, chunked := range chunks {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("column %q at row %d: %w", sc.Field(i).Name, done, errs[i])
 		}
-		got := int64(chunked.Len())
-		if got != n {
-			chunked.Release()
+		if got := int64(chunked.Len()); got != n {
 			return nil, short("column %q ends after %d of the %d rows the footer promises",
 				sc.Field(i).Name, done+got, total)
 		}
 		cols = append(cols, *arrow.NewColumn(sc.Field(i), chunked))
-		chunked.Release()
 	}
 	return array.NewTable(sc, cols, n), nil
+}
+
+// panicError is a recovered decoder panic as an error: a refused buffer as
+// itself, anything else with its stack.
+func panicError(r any) error {
+	if big, ok := r.(*bufferTooLarge); ok {
+		return big
+	}
+	return fmt.Errorf("decoder panic: %v\n%s", r, debug.Stack())
 }
 
 func open(ctx context.Context, api Getter, obj Object) (*file.Reader, *rangeReader, repairs, error) {
@@ -389,8 +437,8 @@ func classify(ctx context.Context, ra *rangeReader, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case ra.failed != nil:
-		return ra.failed
+	case ra.firstFailure() != nil:
+		return ra.firstFailure()
 	case errors.As(err, new(*shortError)):
 		return fmt.Errorf("%w: s3://%s/%s: %w", ErrIncomplete, ra.obj.Bucket, ra.obj.Key, err)
 	default:
@@ -402,11 +450,7 @@ func classify(ctx context.Context, ra *rangeReader, err error) error {
 // one bad object must never take the whole sync down.
 func recoverTo(err *error, obj Object) {
 	if r := recover(); r != nil {
-		if big, ok := r.(*bufferTooLarge); ok {
-			*err = fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, obj.Bucket, obj.Key, big)
-			return
-		}
-		*err = fmt.Errorf("%w: s3://%s/%s: decoder panic: %v\n%s", ErrMalformed, obj.Bucket, obj.Key, r, debug.Stack())
+		*err = fmt.Errorf("%w: s3://%s/%s: %w", ErrMalformed, obj.Bucket, obj.Key, panicError(r))
 	}
 }
 
@@ -428,11 +472,20 @@ type rangeReader struct {
 	api    Getter
 	obj    Object
 	pos    int64
-	failed *getError // first failed GET; decoders may lose it in their own errors
+	mu     sync.Mutex
+	failed *getError // first failed GET; decoders may lose it in their own errors (under mu: columns read in parallel)
+}
+
+func (r *rangeReader) firstFailure() *getError {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
 }
 
 func (r *rangeReader) fail(err error) error {
 	ge := &getError{obj: r.obj, err: err}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.failed == nil {
 		r.failed = ge
 	}

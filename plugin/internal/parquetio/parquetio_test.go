@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -23,14 +24,18 @@ import (
 // failFrom-th GET and every later one fail with err.
 type memGetter struct {
 	data     []byte
+	mu       sync.Mutex // columns are read in parallel
 	gets     int
 	failFrom int
 	err      error
 }
 
 func (m *memGetter) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	m.mu.Lock()
 	m.gets++
-	if m.failFrom > 0 && m.gets >= m.failFrom {
+	fail := m.failFrom > 0 && m.gets >= m.failFrom
+	m.mu.Unlock()
+	if fail {
 		return nil, m.err
 	}
 	var from, to int

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -21,6 +22,7 @@ import (
 // rangeRecorder serves data and records every GET's range.
 type rangeRecorder struct {
 	data   []byte
+	mu     sync.Mutex // columns are read in parallel
 	ranges [][2]int64
 }
 
@@ -29,7 +31,9 @@ func (r *rangeRecorder) GetObject(_ context.Context, in *s3.GetObjectInput, _ ..
 	if _, err := fmt.Sscanf(aws.ToString(in.Range), "bytes=%d-%d", &from, &to); err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
 	r.ranges = append(r.ranges, [2]int64{from, to + 1})
+	r.mu.Unlock()
 	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(r.data[from : to+1]))}, nil
 }
 

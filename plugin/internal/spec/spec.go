@@ -54,7 +54,7 @@ type Spec struct {
 	// Maximum number of objects read at once.
 	Concurrency int `json:"concurrency" jsonschema:"minimum=1,maximum=1000,default=50"`
 	// Bound on the estimated memory of the objects read at once, in bytes (an object estimated above it is read alone).
-	// Default when absent: 256 MiB per CPU, at most a quarter of the memory limit.
+	// Default when absent: 64 MiB per CPU, at most a quarter of the memory limit.
 	MaxBytesInFlight int64 `json:"max_bytes_in_flight" jsonschema:"minimum=1048576,maximum=1099511627776"` // see client.footprint
 	// Keep a per-table cursor in the state backend (backend_options) and read only objects modified since the last sync.
 	Incremental bool `json:"incremental" jsonschema:"default=false"`
