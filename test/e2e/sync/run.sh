@@ -141,8 +141,14 @@ timeout 300 "${CQ_DOCKER}" pull --quiet "${IMAGE}" >/dev/null || die "cannot pul
 log "image id $("${CQ_DOCKER}" image inspect --format '{{.Id}}' "${IMAGE}"), repo digests $("${CQ_DOCKER}" image inspect --format '{{join .RepoDigests " "}}' "${IMAGE}")"
 
 # --- CloudQuery sync ------------------------------------------------------------------------
-mkdir -p "${WORK}/out"
-cat >"${WORK}/config.yml" <<EOF
+# write_config FILE OUT_DIR [STATE_ADDRESS]: the CLI configuration: the source (the image) and
+# the jsonl destination writing into OUT_DIR; with STATE_ADDRESS, the source is incremental and
+# keeps its state in a jsonl state server there (registry: grpc).
+write_config() {
+	local file="$1" out="$2" state="${3:-}"
+	mkdir -p "${out}"
+	{
+		cat <<EOF
 kind: source
 spec:
   name: ${SOURCE_NAME}
@@ -150,6 +156,15 @@ spec:
   path: ${IMAGE}
   tables: ["*"]
   destinations: ["jsonl"]
+EOF
+		if [[ -n "${state}" ]]; then
+			cat <<EOF
+  backend_options:
+    table_name: cq_state_s3
+    connection: "@@plugins.state.connection"
+EOF
+		fi
+		cat <<EOF
   spec: # bucket and path_prefix: internal/dataset's Bucket and PathPrefix
     bucket: lake
     region: us-east-1
@@ -157,6 +172,7 @@ spec:
     endpoint: ${ENDPOINT}
     access_key_id: \${S3_ACCESS_KEY_ID}
     secret_access_key: \${S3_SECRET_ACCESS_KEY}
+    incremental: $([[ -n "${state}" ]] && echo true || echo false)
     rows_per_record: 2
     concurrency: 2
 ---
@@ -167,8 +183,24 @@ spec:
   path: ${WORK}/bin/destination
   write_mode: append
   spec:
-    directory: ${WORK}/out
+    directory: ${out}
 EOF
+		if [[ -n "${state}" ]]; then
+			cat <<EOF
+---
+kind: destination
+spec:
+  name: state
+  registry: grpc
+  path: ${state}
+  write_mode: append
+  spec:
+    directory: ${WORK}/state
+EOF
+		fi
+	} >"${file}"
+}
+write_config "${WORK}/config.yml" "${WORK}/out"
 
 log "cloudquery sync (timeout ${SYNC_TIMEOUT}s)"
 sync_start=${SECONDS}
@@ -193,51 +225,12 @@ log "cloudquery: $(tr '\r' '\n' <"${WORK}/cloudquery.out" | grep -F 'Sync comple
 # starts a local backend on 127.0.0.1, which a docker-registry source cannot reach on Linux
 # (the CLI rewrites the address to host.docker.internal, i.e. this gateway).
 SHARDS=3
-mkdir -p "${WORK}/out-sharded" "${WORK}/state"
+mkdir -p "${WORK}/state"
 shard_logs=()
 for n in $(seq 1 "${SHARDS}"); do
 	serve_on_gateway "${WORK}/state-${n}.log" "${WORK}/bin/destination" serve --network tcp --address "{ADDR}" ||
 		die "state server ${n} did not start on ${GATEWAY} (see ${WORK}/state-${n}.log)"
-	cat >"${WORK}/config-shard-${n}.yml" <<EOF
-kind: source
-spec:
-  name: ${SOURCE_NAME}
-  registry: docker
-  path: ${IMAGE}
-  tables: ["*"]
-  destinations: ["jsonl"]
-  backend_options:
-    table_name: cq_state_s3
-    connection: "@@plugins.state.connection"
-  spec:
-    bucket: lake
-    region: us-east-1
-    path_prefix: exports
-    endpoint: ${ENDPOINT}
-    access_key_id: \${S3_ACCESS_KEY_ID}
-    secret_access_key: \${S3_SECRET_ACCESS_KEY}
-    incremental: true
-    rows_per_record: 2
-    concurrency: 2
----
-kind: destination
-spec:
-  name: jsonl
-  registry: local
-  path: ${WORK}/bin/destination
-  write_mode: append
-  spec:
-    directory: ${WORK}/out-sharded
----
-kind: destination
-spec:
-  name: state
-  registry: grpc
-  path: ${GATEWAY}:${SERVED_PORT}
-  write_mode: append
-  spec:
-    directory: ${WORK}/state
-EOF
+	write_config "${WORK}/config-shard-${n}.yml" "${WORK}/out-sharded" "${GATEWAY}:${SERVED_PORT}"
 	shard_logs+=("${WORK}/cloudquery-shard-${n}.log")
 done
 
