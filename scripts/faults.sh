@@ -148,15 +148,21 @@ wait_log() {
 }
 # errors NAME: the run's error annotations.
 errors() { grep '^::error::' "${work}/$1/up.out" || true; }
-# converged NAME TAG: the run's outputs are TAG's and complete; the registry invariant holds.
+# converged NAME TAG: the run's outputs are TAG's and complete; the registry invariant holds; and
+# the whole registry equals the tag model (test/history/model.ts, an independent reading of the tag
+# rules) of the releases converged so far, both ways, with TAG's tags on the digest this run
+# reported and exact tags where they first were (test/history/check.ts).
 converged() {
+	local sha digest
 	jq -e --arg v "$2" '.version == $v and (.imageDigest | startswith("sha256:")) and (.platformDigests | length == 2)' \
 		"${work}/$1/outputs.json" >/dev/null || die "$1: incomplete outputs: $(cat "${work}/$1/outputs.json" 2>/dev/null)"
 	registry_ok "$1"
-	# shellcheck disable=SC2016 # TypeScript, not shell
-	tsnode -e 'import { Registry } from "./scripts/lib/registry";
-new Registry().tags(process.argv[1]).then((t) => { if (!t.includes(process.argv[2])) { console.error(`no tag ${process.argv[2]}: ${t}`); process.exit(1); } });' \
-		"${image#*/}" "$2" || die "$1: the registry lacks $2"
+	sha="$(git rev-parse "$2^{commit}")"
+	digest="$(jq -r .imageDigest "${work}/$1/outputs.json")"
+	printf '%s %s %s\n' "$2" "${sha}" "${sha}" >>"${work}/releases.steps"
+	tsnode test/history/check.ts check --steps "${work}/releases.steps" --repository "${image#*/}" \
+		--ledger "${work}/ledger.json" --digest "$2=${digest}" >"${work}/model-$1.txt" 2>&1 ||
+		die "$1: the registry is not the model of the releases so far: $(cat "${work}/model-$1.txt")"
 }
 registry_ok() {
 	tsnode scripts/faults/registry-check.ts "${image#*/}" "${PLATFORMS[@]}" >"${work}/registry-$1.txt" ||
@@ -288,7 +294,9 @@ for fault in "${faults[@]}"; do
 		recover "${fault}" "${tag}" "${s}" "stopped: one error naming pulumi cancel; after it"
 		;;
 	concurrent)
-		# Two releases of different tags at once (their own checkouts, one backend).
+		# Two new releases at once (their own checkouts, one backend), racing over `latest`: the
+		# lower version may finish last, and must not take `latest` back (converged checks the model).
+		new_tag
 		older="${tag}"
 		new_tag
 		rm -rf "${work}/checkout-2"
@@ -305,7 +313,7 @@ for fault in "${faults[@]}"; do
 			die "${fault}: neither run waited for the lock"
 		converged "${fault}-b" "${older}"
 		converged "${fault}-a" "${tag}"
-		rows+=("${fault}|one waited on the lock; both converged|both converged|$((SECONDS - s))")
+		rows+=("${fault}|two new versions at once; one waited on the lock|both converged; latest on the higher|$((SECONDS - s))")
 		;;
 	*) die "unknown fault ${fault} (known: ${ALL[*]})" ;;
 	esac

@@ -95,7 +95,14 @@ while read -r version model_commit refused kind; do
 		grep -q "exact tags are immutable" "${out}" || die "step ${n}: refused without naming the exact tag: $(tail -n3 "${out}")"
 		log "ok: step ${n}: refused before pushing: $(grep -m1 -o "exact tags are immutable: [^.]*" "${out}")"
 	fi
-	tsnode test/history/check.ts check --steps "${steps}" --repository "${image#*/}" --ledger "${ledger}" ||
+	run_digest=()
+	if [[ "${refused}" == 0 ]]; then
+		# The release's tags must be the digest this run reported, not only the model's.
+		d="$(jq -r --arg v "${version}" 'select(.version == $v) | .imageDigest' "${RUNNER_TEMP}/outputs.json")"
+		[[ "${d}" == sha256:* ]] || die "step ${n}: no imageDigest of ${version} in ${RUNNER_TEMP}/outputs.json"
+		run_digest=(--digest "${version}=${d}")
+	fi
+	tsnode test/history/check.ts check --steps "${steps}" --repository "${image#*/}" --ledger "${ledger}" "${run_digest[@]}" ||
 		die "step ${n}: the registry differs from the model (above)"
 	log "ok: step ${n}: registry = model ($((SECONDS - s0)) s)"
 done <"${plan}"
