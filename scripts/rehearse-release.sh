@@ -136,14 +136,20 @@ want_released="$(printf '%s\n' "${released[@]}" | jq -Rnc '[inputs] | sort')"
 expect "metadata version" "$(output "${meta}" version)" "${TAG}"
 expect "metadata released-versions" "$(output "${meta}" released-versions)" "${want_released}"
 expect "metadata commit-time" "$(output "${meta}" commit-time)" "${COMMIT_DATE}"
-if GITHUB_REF=refs/tags/v1.2 GITHUB_REF_NAME=v1.2 GITHUB_OUTPUT=/dev/null bash scripts/release/metadata.sh 2>/dev/null; then
-	die "metadata accepted the non-semver tag v1.2"
-fi
-log "ok: metadata refuses the non-semver tag v1.2"
-if GITHUB_SHA="$(git rev-parse HEAD~1)" GITHUB_OUTPUT=/dev/null bash scripts/release/metadata.sh 2>/dev/null; then
-	die "metadata accepted a tag that does not point at GITHUB_SHA"
-fi
-log "ok: metadata refuses a tag that does not point at GITHUB_SHA"
+# refused WHAT WANT CMD...: CMD must fail with exit status 1 and an error naming the cause (WANT,
+# a fixed string), so an unrelated failure (a missing tool, a crash) fails this check.
+refused() {
+	local what="$1" want="$2" rc=0
+	shift 2
+	"$@" >"${work}/refused.out" 2>&1 || rc=$?
+	[[ "${rc}" == 1 ]] || die "${what}: exit ${rc}, want 1: $(tail -n5 "${work}/refused.out")"
+	grep -qF -- "${want}" "${work}/refused.out" || die "${what}: the refusal does not say '${want}': $(tail -n5 "${work}/refused.out")"
+	log "ok: ${what}: $(grep -m1 -F -- "${want}" "${work}/refused.out" | head -c 200)"
+}
+refused "metadata refuses the non-semver tag v1.2" 'tag "v1.2" is not a release tag vX.Y.Z[-pre] (strict semver)' \
+	env GITHUB_REF=refs/tags/v1.2 GITHUB_REF_NAME=v1.2 GITHUB_OUTPUT=/dev/null bash scripts/release/metadata.sh
+refused "metadata refuses a tag that does not point at GITHUB_SHA" "tag ${TAG} points at ${GITHUB_SHA}, not at GITHUB_SHA $(git rev-parse HEAD~1)" \
+	env GITHUB_SHA="$(git rev-parse HEAD~1)" GITHUB_OUTPUT=/dev/null bash scripts/release/metadata.sh
 # A later patch of an older line (v1.1.1 after the tag under test): its metadata lists what was
 # released meanwhile, so it never takes `latest`.
 commit "2025-05-01T00:00:00+00:00" "release v1.1.1"

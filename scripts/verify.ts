@@ -10,7 +10,8 @@
 // prod stack's githubOwner/githubRepository and githubRepositoryId, Pulumi.prod.yaml),
 // --commit <40 hex>, --server-url <url>.
 // Exit 0 when every check passes; otherwise the first failure's message and its status:
-// 2 usage, 10 signature, 11 provenance, 12 repository, 13 commit, 14 SBOM (tooling/evidence.ts).
+// 2 usage, 3 could not check (registry, network or TLS: no verdict), 10 signature, 11 provenance,
+// 12 repository, 13 commit, 14 SBOM (tooling/evidence.ts). The report names every check not made.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -24,6 +25,7 @@ import {
   statementsFromCosignOutput,
   VERIFY_EXIT,
   VerifyFailure,
+  cosignUnreachable,
   type Expectation,
 } from "../tooling/evidence";
 import { identityFlags } from "../lib/release";
@@ -110,31 +112,40 @@ function verify(argv: string[]): string[] {
   const identity = identityFlags({ key: values.key, serverUrl: expect.serverUrl, repository });
   const report: string[] = [];
 
-  const sig = cosign(["verify", ...identity, ref]);
-  if (!sig.ok) {
-    throw new VerifyFailure("signature", `no valid signature for ${ref}: ${reason(sig.stderr)}`);
-  }
+  // A cosign failure is a verdict only when cosign could check: otherwise exit 3, not 10/11/14.
+  const checked = (r: { ok: boolean; stderr: string }, kind: VerifyFailure["kind"], what: string) => {
+    if (r.ok) return;
+    const unreachable = cosignUnreachable(r.stderr);
+    if (unreachable !== undefined) {
+      throw new VerifyFailure(
+        "unreachable",
+        `could not check the ${what} of ${ref} (no verdict): ${unreachable}`,
+      );
+    }
+    throw new VerifyFailure(kind, `no valid ${what} for ${ref}: ${reason(r.stderr)}`);
+  };
+  checked(cosign(["verify", ...identity, ref]), "signature", "signature");
   report.push(
-    `signature: ok (${values.key !== undefined ? `key ${values.key}` : `release workflow of ${repository}`})`,
+    `signature: ok (${values.key !== undefined ? `key ${values.key}; transparency log not checked: a key was given` : `release workflow of ${repository}`})`,
   );
 
   const prov = cosign(["verify-attestation", "--type", "slsaprovenance1", ...identity, ref]);
-  if (!prov.ok) {
-    throw new VerifyFailure(
-      "provenance",
-      `no valid SLSA provenance attestation for ${ref}: ${reason(prov.stderr)}`,
-    );
-  }
+  checked(prov, "provenance", "SLSA provenance attestation");
   const facts = checkProvenance(statementsFromCosignOutput(prov.stdout), expect);
   report.push(
-    `provenance: ok (repository ${repository} id ${facts.repositoryId}, ${facts.ref} at ${facts.commit}` +
-      `${expect.commit === undefined ? "; commit not pinned: pass --commit" : ""}; builder ${facts.builderId})`,
+    `provenance: ok (repository ${repository} id ${facts.repositoryId}, ${facts.ref} at ${facts.commit}; builder ${facts.builderId})`,
   );
+  // Every check not made, and why.
+  if (expect.commit === undefined) report.push("not checked: the commit (pass --commit <sha>)");
+  if (expect.repositoryId === undefined) {
+    report.push(
+      `not checked: the repository id (${values.repository !== undefined ? "--repository given without --repository-id" : "none configured"}; ` +
+        "pass --repository-id <n>: a deleted and re-created repository of the same name has another id)",
+    );
+  }
 
   const sbom = cosign(["verify-attestation", "--type", "spdxjson", ...identity, ref]);
-  if (!sbom.ok) {
-    throw new VerifyFailure("sbom", `no valid SPDX SBOM attestation for ${ref}: ${reason(sbom.stderr)}`);
-  }
+  checked(sbom, "sbom", "SPDX SBOM attestation");
   for (const line of checkSboms(statementsFromCosignOutput(sbom.stdout), expect, facts)) {
     report.push(`sbom: ok (${line})`);
   }

@@ -4,6 +4,7 @@ import {
   baseImages,
   checkProvenance,
   checkSboms,
+  cosignUnreachable,
   EvidenceError,
   IN_TOTO_STATEMENT_V1,
   provenancePredicate,
@@ -188,6 +189,22 @@ describe("evidence: SLSA v1 provenance predicate", () => {
       { platformDigests: { "linux/amd64": AMD64 } },
       /platform linux\/arm64 has no manifest digest/,
     ],
+    [
+      "an empty tool version",
+      { toolchain: { ...INPUT.toolchain, cosign: "" } },
+      /toolchain\.cosign has no version \(got ""\)/,
+    ],
+    [
+      "a null tool version",
+      { toolchain: { ...INPUT.toolchain, syft: null as unknown as string } },
+      /toolchain\.syft has no version \(got null\)/,
+    ],
+    [
+      'a tool version of "undefined"',
+      { toolchain: { ...INPUT.toolchain, pulumi: "undefined" } },
+      /toolchain\.pulumi has no version/,
+    ],
+    ["no tool at all", { toolchain: {} }, /toolchain names no tool/],
   ];
   for (const [title, patch, re] of bad) {
     it(`refuses ${title}`, () =>
@@ -320,5 +337,70 @@ describe("evidence: checks of npm run verify", () => {
     const codes = Object.values(VERIFY_EXIT);
     assert.equal(new Set(codes).size, codes.length);
     assert.ok(codes.every((c) => c > 2));
+  });
+});
+
+describe("evidence: a cosign failure is a verdict only when cosign could check", () => {
+  const cases: [string, string, string | undefined][] = [
+    // Could not check: exit 3, never taken for a bad signature.
+    [
+      "TLS, unknown CA",
+      "Error: GET https://r/v2/: tls: failed to verify certificate: x509: certificate signed by unknown authority",
+      "x509: certificate signed by unknown authority",
+    ],
+    [
+      "connection refused",
+      'Error: Get "https://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused',
+      "dial tcp 127.0.0.1:5000: connect: connection refused",
+    ],
+    [
+      "DNS",
+      "Error: dial tcp: lookup ghcr.example: no such host",
+      "dial tcp: lookup ghcr.example: no such host",
+    ],
+    ["timeout", "Error: context deadline exceeded", "context deadline exceeded"],
+    [
+      "registry 503",
+      "GET https://r/v2/x/manifests/sha256:1: unexpected status code 503 Service Unavailable",
+      "503 Service Unavailable",
+    ],
+    [
+      "access denied",
+      "GET https://r/token: DENIED: requested access to the resource is denied",
+      "DENIED: requested access to the resource is denied",
+    ],
+    [
+      "no such image",
+      "MANIFEST_UNKNOWN: manifest unknown; map[Tag:sha256:1]",
+      "MANIFEST_UNKNOWN: manifest unknown; map[Tag:sha256:1]",
+    ],
+    // Checked, and the evidence did not match: the verdict's own status.
+    [
+      "no signature",
+      "Error: no signatures found\nmain.go:74: error during command execution: no signatures found",
+      undefined,
+    ],
+    [
+      "another key",
+      "Error: no matching signatures: invalid signature when validating ASN.1 encoded signature",
+      undefined,
+    ],
+    [
+      "another identity",
+      "Error: no matching signatures: none of the expected identities matched what was in the certificate",
+      undefined,
+    ],
+    ["no attestation", "Error: no matching attestations: ", undefined],
+  ];
+  for (const [name, stderr, want] of cases) {
+    it(`${name}: ${want === undefined ? "a verdict" : "no verdict"}`, () =>
+      assert.equal(cosignUnreachable(stderr), want));
+  }
+  it("exits 3 for no verdict, apart from every verdict's status", () => {
+    assert.equal(VERIFY_EXIT.unreachable, 3);
+    const verdicts = Object.entries(VERIFY_EXIT)
+      .filter(([k]) => k !== "unreachable")
+      .map(([, v]) => v);
+    assert.ok(!verdicts.includes(3) && new Set(verdicts).size === verdicts.length);
   });
 });

@@ -125,6 +125,21 @@ export function provenancePredicate(input: ProvenanceInput): Record<string, unkn
     }
     return { name: platform, digest: { sha256: m[1] } };
   });
+  // Every tool named must carry its version: an empty one says nothing a consumer can check.
+  if (Object.keys(input.toolchain).length === 0)
+    throw new EvidenceError("provenance: toolchain names no tool");
+  for (const [tool, version] of Object.entries(input.toolchain)) {
+    if (
+      typeof version !== "string" ||
+      version.trim() === "" ||
+      version === "null" ||
+      version === "undefined"
+    ) {
+      throw new EvidenceError(
+        `provenance: toolchain.${tool} has no version (got ${JSON.stringify(version)})`,
+      );
+    }
+  }
   const repoUrl = `${input.serverUrl}/${input.repository}`;
   const github: Record<string, string> = { repository_id: input.repositoryId };
   if (input.repositoryOwnerId !== undefined) github.repository_owner_id = input.repositoryOwnerId;
@@ -177,10 +192,13 @@ export interface ProvenanceFacts {
   readonly platformDigests: Record<string, string>;
 }
 
-/** A failed check: `kind` selects the exit status of `npm run verify`. */
+/**
+ * A failed check: `kind` selects the exit status of `npm run verify`. `unreachable` is no verdict:
+ * cosign could not reach or read the evidence (network, TLS, registry errors, no such image).
+ */
 export class VerifyFailure extends Error {
   constructor(
-    readonly kind: "signature" | "provenance" | "repository" | "commit" | "sbom",
+    readonly kind: "unreachable" | "signature" | "provenance" | "repository" | "commit" | "sbom",
     message: string,
   ) {
     super(message);
@@ -190,12 +208,37 @@ export class VerifyFailure extends Error {
 
 /** Exit status of `npm run verify` per failure kind (0 = verified, 2 = usage). */
 export const VERIFY_EXIT: Readonly<Record<VerifyFailure["kind"], number>> = {
+  unreachable: 3,
   signature: 10,
   provenance: 11,
   repository: 12,
   commit: 13,
   sbom: 14,
 };
+
+/**
+ * Cosign's stderr when it could not check at all, so a failure is not taken for a verdict: what it
+ * says about the registry or the network (TLS, DNS, connection, timeouts, 5xx, denied access, no
+ * such image), or undefined when it checked and the evidence did not match.
+ */
+export function cosignUnreachable(stderr: string): string | undefined {
+  const patterns = [
+    /x509: [^\n]*/,
+    /tls: [^\n]*/i,
+    /dial tcp[^\n]*/,
+    /no such host[^\n]*/,
+    /connection refused[^\n]*/,
+    /i\/o timeout[^\n]*/,
+    /context deadline exceeded[^\n]*/,
+    /\b(?:500|502|503|504) [A-Z][a-z]+[^\n]*/,
+    /\b(?:UNAUTHORIZED|DENIED|MANIFEST_UNKNOWN|NAME_UNKNOWN)\b[^\n]*/,
+  ];
+  for (const re of patterns) {
+    const m = re.exec(stderr);
+    if (m !== null) return m[0].trim();
+  }
+  return undefined;
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
