@@ -391,6 +391,11 @@ describe("evidence: a cosign failure is a verdict only when cosign could check",
       undefined,
     ],
     ["no attestation", "Error: no matching attestations: ", undefined],
+    [
+      "no signature tag (a registry without referrers)",
+      "GET https://ghcr.io/v2/o/r/manifests/sha256-1.sig: MANIFEST_UNKNOWN: manifest unknown\nError: no signatures found",
+      undefined,
+    ],
   ];
   for (const [name, stderr, want] of cases) {
     it(`${name}: ${want === undefined ? "a verdict" : "no verdict"}`, () =>

@@ -222,6 +222,15 @@ export const VERIFY_EXIT: Readonly<Record<VerifyFailure["kind"], number>> = {
  * such image), or undefined when it checked and the evidence did not match.
  */
 export function cosignUnreachable(stderr: string): string | undefined {
+  // Cosign's verdicts first: a lookup of a `sha256-….sig` tag that is not there (MANIFEST_UNKNOWN)
+  // is how it finds no signature on a registry without the referrers API.
+  const verdicts = [
+    /no signatures found/,
+    /no matching (?:signatures|attestations)/,
+    /none of the expected identities/,
+    /invalid signature/,
+  ];
+  if (verdicts.some((re) => re.test(stderr))) return undefined;
   const patterns = [
     /x509: [^\n]*/,
     /tls: [^\n]*/i,
