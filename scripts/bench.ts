@@ -13,6 +13,7 @@ import * as zlib from "zlib";
 import { firstAnswer } from "./lib/discovery";
 import { rehearsalEnv } from "./lib/env";
 import { Registry, type Index, type Manifest } from "./lib/registry";
+import { withStateLock } from "./lib/stateLocks";
 import { openRehearsalStack, plainOutputs } from "./local-stack";
 
 const workDir = process.env.CQ_BENCH_DIR ?? "";
@@ -44,7 +45,11 @@ const base = {
 async function timedUp(stackName: string, overrides: Record<string, string>) {
   const ls = await openRehearsalStack(workDir, stackName, { ...base, ...overrides });
   const t0 = process.hrtime.bigint();
-  const r = await ls.stack.up({ configFile: ls.configFile });
+  const r = await withStateLock(() => ls.stack.up({ configFile: ls.configFile }), {
+    cancelCommand: ls.cancelCommand,
+    attempts: 3,
+    waitSeconds: 5,
+  });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   return { s, changes: r.summary.resourceChanges ?? {}, outputs: await plainOutputs(ls) };
 }

@@ -11,14 +11,16 @@
 #   FAULTS=all bash scripts/faults.sh                         every fault
 #   FAULTS="stale-lock concurrent" bash scripts/faults.sh     those
 # Faults: engine-build engine-push registry-down buildkitd-kill stale-lock live-lock concurrent
+#   local-up: `npm run local:up` (scripts/local.sh up, the Automation API) whose engine is killed
+#   mid-update, as Ctrl-C does; the next local:up must delete the stale lock itself and converge
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
 if [[ -z "${CQ_REPO_COPY:-}" ]]; then exec bash scripts/with-services.sh --toolchain local bash "$0" "$@"; fi
 
-ALL=(engine-build engine-push stale-lock live-lock concurrent registry-down buildkitd-kill)
-QUICK=(engine-push stale-lock live-lock concurrent)
+ALL=(engine-build engine-push stale-lock live-lock concurrent local-up registry-down buildkitd-kill)
+QUICK=(engine-push stale-lock live-lock concurrent local-up)
 case "${FAULTS:-quick}" in
 quick) read -ra faults <<<"${QUICK[*]}" ;;
 all) read -ra faults <<<"${ALL[*]}" ;;
@@ -120,6 +122,14 @@ start_up() {
 		GITHUB_SHA="$(git rev-parse "${tag}^{commit}")" GITHUB_REF="refs/tags/${tag}" GITHUB_REF_NAME="${tag}" \
 		UP_LOCK_ATTEMPTS="${UP_LOCK_ATTEMPTS:-60}" UP_LOCK_WAIT_SECONDS="${UP_LOCK_WAIT_SECONDS:-5}" \
 		bash scripts/release/up.sh >"${rt}/up.out" 2>&1) &
+	up_pid[${name}]=$!
+}
+# start_local NAME DIR: `npm run local:up` of the checkout DIR (its own file backend) in the
+# background, marked like start_up; its output in $work/NAME/up.out.
+start_local() {
+	local name="$1" rt="${work}/$1"
+	mkdir -p "${rt}"
+	(cd "$2" && exec env FAULT_RUN="${name}" bash scripts/local.sh up >"${rt}/up.out" 2>&1) &
 	up_pid[${name}]=$!
 }
 # finish NAME: waits for start_up NAME; its exit status in $rc. Fails if it left a process behind.
@@ -314,6 +324,29 @@ for fault in "${faults[@]}"; do
 		converged "${fault}-b" "${older}"
 		converged "${fault}-a" "${tag}"
 		rows+=("${fault}|two new versions at once; one waited on the lock|both converged; latest on the higher|$((SECONDS - s))")
+		;;
+	local-up)
+		# The developer's local:up, killed mid-update (Ctrl-C ends the engine), then run again.
+		rm -rf "${work}/checkout-local"
+		cp -a "${repo}" "${work}/checkout-local"
+		rm -rf "${work}/checkout-local/.pulumi-local"
+		local_locks="${work}/checkout-local/.pulumi-local/.pulumi/locks"
+		start_local "${fault}" "${work}/checkout-local"
+		wait_log "${fault}" "${UPDATING}"
+		sleep 3
+		kill_engine "${fault}"
+		finish "${fault}"
+		((rc != 0)) || die "${fault}: local:up succeeded although its engine was killed"
+		[[ -n "$(find "${local_locks}" -name '*.json' 2>/dev/null)" ]] || die "${fault}: the killed engine left no lock (the fault missed)"
+		s=${SECONDS}
+		start_local "${fault}-next" "${work}/checkout-local"
+		finish "${fault}-next"
+		((rc == 0)) || die "${fault}: the next local:up did not converge (exit ${rc}): $(tail -n 20 "${work}/${fault}-next/up.out")"
+		grep -q "deleting the stale lock file://" "${work}/${fault}-next/up.out" ||
+			die "${fault}: the next local:up did not delete the stale lock: $(tail -n 20 "${work}/${fault}-next/up.out")"
+		[[ -z "$(find "${local_locks}" -name '*.json' 2>/dev/null)" ]] || die "${fault}: lock files left: $(find "${local_locks}" -name '*.json')"
+		rows+=("${fault}|local:up's engine killed mid-update|the next local:up deleted the stale lock, converged|$((SECONDS - s))")
+		log "ok: ${fault}: the next local:up converged in $((SECONDS - s)) s"
 		;;
 	*) die "unknown fault ${fault} (known: ${ALL[*]})" ;;
 	esac

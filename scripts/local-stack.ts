@@ -21,6 +21,7 @@ import { LocalWorkspace, Stack, type EngineEvent } from "@pulumi/pulumi/automati
 import * as yaml from "js-yaml";
 
 import { PROJECT } from "../lib/config";
+import { withStateLock } from "./lib/stateLocks";
 
 /** Documented local-only passphrase of the file backend (docs/rehearsal.md). Not a secret. */
 export const LOCAL_PASSPHRASE = "local-only";
@@ -48,6 +49,8 @@ export interface LocalStack {
   readonly stack: Stack;
   readonly configFile: string;
   readonly config: Record<string, string>;
+  /** The command that releases every lock of this stack (its file backend), for error messages. */
+  readonly cancelCommand: string;
 }
 
 function git(workDir: string, args: string[]): string | undefined {
@@ -142,7 +145,10 @@ export async function openLocalStack(opts: LocalStackOptions): Promise<LocalStac
   );
   const flat: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) flat[k.replace(`${PROJECT}:`, "")] = String(v);
-  return { stack, configFile, config: flat };
+  const cancelCommand =
+    `PULUMI_BACKEND_URL=file://${backendDir} PULUMI_CONFIG_PASSPHRASE=${env.PULUMI_CONFIG_PASSPHRASE} ` +
+    `pulumi cancel --yes --stack ${stackName}`;
+  return { stack, configFile, config: flat, cancelCommand };
 }
 
 /**
@@ -218,9 +224,12 @@ async function main(argv: string[]): Promise<void> {
     `stack ${stackName}: version=${c.version} commit=${c.commit} commitTime=${c.commitTime} (config ${ls.configFile})`,
   );
   const common = { configFile: ls.configFile, onOutput: (s: string) => process.stdout.write(s) };
+  // A stale lock (an update killed, Ctrl-C) is deleted and the update runs again; a live one is
+  // waited for, then the one command is named (scripts/lib/stateLocks.ts, as the release does).
+  const locked = { cancelCommand: ls.cancelCommand, attempts: 10, waitSeconds: 10 };
   switch (cmd) {
     case "up": {
-      const r = await ls.stack.up({ ...common });
+      const r = await withStateLock(() => ls.stack.up({ ...common }), locked);
       console.log(JSON.stringify(r.summary.resourceChanges ?? {}));
       console.log(describePush(await plainOutputs(ls)).join("\n"));
       break;
@@ -230,7 +239,7 @@ async function main(argv: string[]): Promise<void> {
       break;
     case "destroy":
       // Images and indexes are retainOnDelete: destroy forgets them, the registry keeps them.
-      await ls.stack.destroy({ ...common });
+      await withStateLock(() => ls.stack.destroy({ ...common }), locked);
       break;
     case "outputs":
       console.log(JSON.stringify(await plainOutputs(ls), null, 2));

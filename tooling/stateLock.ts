@@ -9,6 +9,9 @@
 //     runner). Releases of different tags run concurrently, so a younger lock from another host
 //     may belong to a live release and is never removed.
 // Anything else is live: wait, and finally fail naming the one command.
+// Every entry point that runs an update uses this rule and scripts/lib/stateLocks.ts (which deletes
+// locks and ends an attempt's leftovers): scripts/release/up.sh through steps.ts, local:up and
+// local:destroy, the e2e and the bench through withStateLock.
 
 /** One lock as `pulumi up` lists it in "the stack is currently locked by N lock(s)". */
 export interface StateLock {
@@ -68,4 +71,61 @@ export function pidAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** What a DIY backend says when another update holds the stack (pkg/backend/diy/lock.go). */
+export const LOCKED_MESSAGE = "the stack is currently locked";
+
+/** A lock and why it is judged stale or live. */
+export interface JudgedLock {
+  readonly lock: StateLock;
+  readonly why: string;
+}
+
+/** The locks a "stack is currently locked" failure lists, split into provably stale and live. */
+export function judgeLocks(log: string, ctx: StalenessContext): { stale: JudgedLock[]; live: JudgedLock[] } {
+  const stale: JudgedLock[] = [];
+  const live: JudgedLock[] = [];
+  for (const lock of parseLocks(log)) {
+    const why = staleReason(lock, ctx);
+    if (why === undefined)
+      live.push({ lock, why: `${lock.username}@${lock.hostname} (pid ${lock.pid}) at ${lock.timestamp}` });
+    else stale.push({ lock, why });
+  }
+  return { stale, live };
+}
+
+/**
+ * What to do after a failed attempt: `retry` at once (every lock was stale: delete `remove`),
+ * `wait` for a live lock and try again, or `fail` (not a lock, or out of attempts) with the message.
+ */
+export type LockStep =
+  | { readonly kind: "retry"; readonly remove: readonly JudgedLock[] }
+  | { readonly kind: "wait"; readonly live: readonly JudgedLock[] }
+  | { readonly kind: "fail"; readonly message: string };
+
+/** The decision after attempt `attempt` of `attempts` failed with `log` (pure). */
+export function lockStep(
+  log: string,
+  ctx: StalenessContext,
+  attempt: number,
+  attempts: number,
+  cancelCommand: string,
+): LockStep {
+  if (!log.includes(LOCKED_MESSAGE)) {
+    return {
+      kind: "fail",
+      message: "the update failed (not a state lock; not retried): the cause is in its log above",
+    };
+  }
+  const { stale, live } = judgeLocks(log, ctx);
+  if (stale.length > 0 && live.length === 0 && attempt < attempts) return { kind: "retry", remove: stale };
+  if (attempt >= attempts) {
+    const by = live.length > 0 ? live.map((l) => `${l.lock.url} (${l.why})`).join(", ") : "an unlisted lock";
+    return {
+      kind: "fail",
+      message: `the stack is still locked after ${attempts} attempts by ${by}; if no other update of this stack is running, run: ${cancelCommand}`,
+    };
+  }
+  return { kind: "wait", live };
 }

@@ -25,6 +25,8 @@
 //   steps.ts state-locks --file up.log --max-age <seconds>
 //       the locks a "stack is currently locked" failure lists, one `stale|live<TAB>url<TAB>why`
 //       line each (tooling/stateLock.ts decides)
+//   steps.ts remove-lock --url <lock url>      deletes exactly that lock file (scripts/lib/stateLocks.ts)
+//   steps.ts reap --attempt <id>               ends the processes of attempt <id> (PULUMI_UP_ATTEMPT)
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
@@ -34,7 +36,8 @@ import { exactTagGuard } from "../../tooling/exactTagGuard";
 import { configCredentials } from "../../lib/imageRegistries";
 import { releaseTargets } from "../../lib/imageTarget";
 import { GITHUB_OIDC_ISSUER } from "../../lib/release";
-import { parseLocks, pidAlive, staleReason } from "../../tooling/stateLock";
+import { judgeLocks, pidAlive } from "../../tooling/stateLock";
+import { reapAttempt, removeLock } from "../lib/stateLocks";
 import {
   checkReleaseOutputs,
   metadataOutputs,
@@ -96,6 +99,8 @@ function main(argv: string[]): string | Promise<string> {
       dockerfile: { type: "string" },
       tool: { type: "string", multiple: true },
       "max-age": { type: "string" },
+      url: { type: "string" },
+      attempt: { type: "string" },
     },
     strict: true,
   });
@@ -190,18 +195,26 @@ function main(argv: string[]): string | Promise<string> {
         );
       }
       const ctx = { hostname: hostname(), now: new Date(), pidAlive, maxAgeSeconds };
-      return parseLocks(readFileSync(values.file ?? "", "utf8"))
-        .map((l) => {
-          const why = staleReason(l, ctx);
-          return why === undefined
-            ? `live\t${l.url}\t${l.username}@${l.hostname} (pid ${l.pid}) at ${l.timestamp}\n`
-            : `stale\t${l.url}\t${why}\n`;
-        })
-        .join("");
+      const { stale, live } = judgeLocks(readFileSync(values.file ?? "", "utf8"), ctx);
+      return [
+        ...stale.map((l) => `stale\t${l.lock.url}\t${l.why}\n`),
+        ...live.map((l) => `live\t${l.lock.url}\t${l.why}\n`),
+      ].join("");
+    }
+    case "remove-lock": {
+      if (values.url === undefined) throw new ReleaseStepError("remove-lock needs --url <lock url>");
+      removeLock(values.url);
+      return "";
+    }
+    case "reap": {
+      if (values.attempt === undefined || values.attempt === "")
+        throw new ReleaseStepError("reap needs --attempt <id>");
+      const left = reapAttempt(values.attempt);
+      return left.length > 0 ? `${left.join(" ")}\n` : "";
     }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|state-locks> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|state-locks|remove-lock|reap> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }

@@ -47,24 +47,15 @@ meta="${RUNNER_TEMP}/release-metadata.out"
 out="${RUNNER_TEMP}/pulumi-up.log"
 # reap ID: ends the processes an attempt left (they inherit PULUMI_UP_ATTEMPT=ID from it), e.g. the
 # docker-build provider of an engine that was killed; never anything this attempt did not start.
-reap() {
-	local p left=()
-	for p in /proc/[0-9]*; do
-		if grep -qzxF "PULUMI_UP_ATTEMPT=$1" "${p}/environ" 2>/dev/null; then left+=("${p#/proc/}"); fi
-	done
-	((${#left[@]} == 0)) && return
-	log "ending what the attempt left running: pid ${left[*]}"
-	kill -KILL "${left[@]}" 2>/dev/null || true
-}
 # remove_lock URL: deletes exactly that lock file (never `pulumi cancel`, which deletes every lock).
-# The CLI prints the backend URL's query (file://…?no_tmp_dir=true) after the path.
+# Both are scripts/lib/stateLocks.ts, the implementation local:up, the e2e and the bench use too.
+reap() {
+	local left
+	left="$(steps reap --attempt "$1")"
+	if [[ -n "${left}" ]]; then log "ended what the attempt left running: pid ${left}"; fi
+}
 remove_lock() {
-	local u="${1%%\?*}"
-	case "${u}" in
-	file://*) rm -f -- "${u#file://}" "${u#file://}.attrs" ;; # the file blob store's attributes beside it
-	gs://*) gcloud storage rm --quiet "${u}" ;;
-	*) fail "cannot delete the stale lock ${u} (unknown backend): run: ${cancel_cmd}" ;;
-	esac
+	steps remove-lock --url "$1" || fail "cannot delete the stale lock $1: run: ${cancel_cmd}"
 }
 cancel_cmd="pulumi cancel --yes --stack ${stack}"
 for ((attempt = 1; ; attempt++)); do

@@ -18,6 +18,7 @@ import { stepState } from "../../scripts/lib/buildlog";
 import { firstAnswer } from "../../scripts/lib/discovery";
 import { rehearsalEnv } from "../../scripts/lib/env";
 import { Registry, type Index, type Manifest } from "../../scripts/lib/registry";
+import { withStateLock } from "../../scripts/lib/stateLocks";
 import { parsePreviewText } from "../../tooling/plan/previewJson";
 import { renderReleasePlan } from "../../tooling/plan/releasePlan";
 import { capturePreviewEvents, fixtureText } from "../../scripts/capture-preview";
@@ -66,7 +67,11 @@ async function up(ls: LocalStack): Promise<UpResult> {
     const m = e.resOutputsEvent?.metadata;
     if (m !== undefined) ops[m.urn.split("::").pop() as string] = m.op;
   };
-  const r = await ls.stack.up({ configFile: ls.configFile, onEvent });
+  const r = await withStateLock(() => ls.stack.up({ configFile: ls.configFile, onEvent }), {
+    cancelCommand: ls.cancelCommand,
+    attempts: 3,
+    waitSeconds: 5,
+  });
   return { changes: (r.summary.resourceChanges ?? {}) as Record<string, number>, ops, buildLog };
 }
 
