@@ -101,8 +101,9 @@ export GITHUB_REPOSITORY="cloudquery-example/cq-source-s3" GITHUB_SERVER_URL="ht
 # What a tag push's run sets besides (provenance records them).
 export GITHUB_REPOSITORY_ID=700000001 GITHUB_REPOSITORY_OWNER_ID=700000000 GITHUB_RUN_ID=42 GITHUB_RUN_ATTEMPT=1
 export GITHUB_EVENT_NAME=push RUNNER_ENVIRONMENT=self-hosted
-# shellcheck source=toolchain/versions.env
-BUILDKIT_VERSION="$(source "${ROOT}/toolchain/versions.env" && echo "${BUILDKIT_VERSION}")"
+# The workflows read toolchain/versions.env through this script's outputs; here the BuildKit built
+# from BUILDKIT_VERSION's module builds the image (the workflow names its BUILDKIT_IMAGE).
+BUILDKIT_VERSION="$(bash "${ROOT}/scripts/release/tool-versions.sh" | sed -n 's/^BUILDKIT_VERSION=//p')"
 export BUILDKIT_VERSION
 export RUNNER_TEMP="${work}/runner-temp"
 mkdir -p "${RUNNER_TEMP}"

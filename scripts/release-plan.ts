@@ -15,6 +15,8 @@
 //                           when it is a stable release, else the next patch)
 //   --comment               print the PR comment: marker, plan and, with --diff, the raw output
 //   --diff FILE             `pulumi preview` text output, appended collapsed (with --comment)
+//   --not-previewed ACTOR   instead of a plan, the comment of a run by ACTOR (`github.actor`) that
+//                           did not get the preview's secret (Dependabot's runs); no other option
 //
 // Exit status 1 with a message naming the input on anything unparseable, 2 on bad usage.
 import { readFileSync } from "node:fs";
@@ -22,12 +24,12 @@ import { parseArgs } from "node:util";
 
 import { parsePreviewText, PreviewJsonError } from "../tooling/plan/previewJson";
 import { ReleasePlanError } from "../tooling/plan/markdown";
-import { planComment, renderReleasePlan } from "../tooling/plan/releasePlan";
+import { notPreviewedComment, planComment, renderReleasePlan } from "../tooling/plan/releasePlan";
 import { releasedVersions } from "../tooling/releaseSteps";
 
 const USAGE =
   "usage: release-plan [--preview FILE|-] [--outputs FILE] [--tags FILE | --released-versions JSON] " +
-  "[--version vX.Y.Z] [--comment [--diff FILE]]";
+  "[--version vX.Y.Z] [--comment [--diff FILE]] | --not-previewed ACTOR";
 
 /** Bad usage (exit status 2). */
 export class UsageError extends Error {}
@@ -62,11 +64,20 @@ export function main(argv: string[]): string {
         version: { type: "string" },
         comment: { type: "boolean", default: false },
         diff: { type: "string" },
+        "not-previewed": { type: "string" },
       },
       strict: true,
     }));
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const notPreviewed = values["not-previewed"];
+  if (notPreviewed !== undefined) {
+    const others = argv.filter((a) => a.startsWith("--") && !a.startsWith("--not-previewed"));
+    if (others.length > 0 || notPreviewed === "") {
+      throw new UsageError(`--not-previewed takes an actor and no other option\n${USAGE}`);
+    }
+    return notPreviewedComment(notPreviewed);
   }
   if (values.tags !== undefined && values["released-versions"] !== undefined) {
     throw new UsageError(`--tags and --released-versions are exclusive\n${USAGE}`);

@@ -24,7 +24,14 @@ import { floatingTagHolders, planFloatingTags } from "../tooling/plan/floatingTa
 import { imageChange, RELEASE_METADATA_BUILD_ARGS } from "../tooling/plan/image";
 import { infraKind, pendingInfrastructure, shortType } from "../tooling/plan/infrastructure";
 import { ReleasePlanError } from "../tooling/plan/markdown";
-import { PLAN_MARKER, planComment, renderReleasePlan } from "../tooling/plan/releasePlan";
+import {
+  DEPENDABOT_ACTOR,
+  notPreviewedComment,
+  PLAN_MARKER,
+  planComment,
+  PREVIEW_SECRET,
+  renderReleasePlan,
+} from "../tooling/plan/releasePlan";
 import { exitStatus, main } from "../scripts/release-plan";
 
 // ---------------------------------------------------------------------------------------------
@@ -909,6 +916,24 @@ describe("releasePlan: the whole plan and the comment", () => {
     );
   });
 
+  it("says in the plan's comment why a Dependabot run did not preview, and how to get the plan", () => {
+    const c = notPreviewedComment(DEPENDABOT_ACTOR);
+    assert.ok(c.startsWith(`${PLAN_MARKER}\n### Release plan for \`prod\`: not previewed\n`), c);
+    assert.match(c, new RegExp(`did not get the Actions secret \`${PREVIEW_SECRET}\``));
+    assert.match(c, /Dependabot secrets only, never Actions secrets, even when someone else re-runs them/);
+    assert.match(c, /push a commit to this branch/);
+    assert.doesNotMatch(c, /not set for this repository/);
+  });
+
+  it("says the secret is missing for a run by anyone else, naming the actor safely", () => {
+    const c = notPreviewedComment("mallory`<b>@x");
+    assert.match(
+      c,
+      /`mallory <b>@x` triggered this run and the secret was not available to it: it is not set/,
+    );
+    assert.doesNotMatch(c, /Dependabot/);
+  });
+
   it("cuts a long raw output in the middle to fit the comment limit", () => {
     const raw = "HEAD\n" + "x".repeat(200_000) + "\nTAIL";
     const c = planComment("### Release plan\n", raw, 10_000);
@@ -972,6 +997,10 @@ describe("release-plan CLI", () => {
     assert.match(out, /Previewing update \(prod\):/);
   });
 
+  it("prints the comment of a run that did not preview, without reading a preview", () => {
+    assert.equal(main(["--not-previewed", DEPENDABOT_ACTOR]), notPreviewedComment(DEPENDABOT_ACTOR));
+  });
+
   it("reads stack outputs from a file over the preview's", () => {
     const outputs = path.join(dir, "outputs.json");
     writeFileSync(outputs, JSON.stringify({ ...LAST_OUTPUTS, version: "v1.2.9", imageTags: ["latest"] }));
@@ -1016,6 +1045,13 @@ describe("release-plan CLI", () => {
     ["an unknown option", () => ["--bogus"], 2, /Unknown option '--bogus'[\s\S]*usage: release-plan/],
     ["--diff without --comment", () => ["--diff", "x"], 2, /--diff goes with --comment/],
     ["--tags with --released-versions", () => ["--tags", "x", "--released-versions", "[]"], 2, /exclusive/],
+    [
+      "--not-previewed with another option",
+      () => ["--not-previewed", "x", "--comment"],
+      2,
+      /no other option/,
+    ],
+    ["--not-previewed without an actor", () => ["--not-previewed", ""], 2, /takes an actor/],
   ];
   for (const [what, args, status, message] of failures) {
     it(`refuses ${what} (exit status ${status}) with a message`, () => {

@@ -59,7 +59,7 @@ sbom)
 provenance)
 	file="${evidence}/${name}-${GITHUB_REF_NAME}.provenance.json"
 	# The publish job's pins (toolchain/versions.env, which toolchain.sh checks against package.json
-	# and the workflow's pulumi-version); BuildKit is the workflow's driver image (BUILDKIT_VERSION).
+	# and the workflows install from); BuildKit is the workflow's driver image (BUILDKIT_VERSION).
 	pin() { sed -n "s/^$1=//p" toolchain/versions.env; }
 	steps provenance --file "${outputs}" --dockerfile Dockerfile \
 		--tool "pulumi=v$(pin PULUMI_VERSION)" --tool "docker-build=v$(pin DOCKER_BUILD_VERSION)" \

@@ -227,3 +227,45 @@ export function planComment(plan: string, rawDiff?: string, maxChars = COMMENT_M
   }
   return top + wrapper(raw);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A run that cannot preview.
+
+/** The Actions secret the preview needs: it decrypts the stack's configuration. */
+export const PREVIEW_SECRET = "PULUMI_CONFIG_PASSPHRASE";
+
+/** `github.actor` of the runs Dependabot triggers. */
+export const DEPENDABOT_ACTOR = "dependabot[bot]";
+
+/**
+ * The PR comment (same marker, so it replaces an earlier plan) of a run that did not get
+ * {@link PREVIEW_SECRET} and so did not preview: why, and how to get the plan. `actor` is the
+ * run's `github.actor`, whose restrictions GitHub applies (even to a re-run by someone else).
+ */
+export function notPreviewedComment(actor: string): string {
+  const why =
+    actor === DEPENDABOT_ACTOR
+      ? [
+          "Dependabot triggered this run, and GitHub gives such runs Dependabot secrets only, never Actions " +
+            "secrets, even when someone else re-runs them. The secret is deliberately not a Dependabot secret: " +
+            "the preview would run this pull request's new dependencies with the stack's passphrase and a cloud " +
+            "identity before anyone has reviewed them. The tests (ci.yml) ran as usual.",
+          "",
+          "To get the plan, review the change, then push a commit to this branch (e.g. " +
+            "`git commit --allow-empty -m preview && git push`): a run someone else triggers gets the secret.",
+        ]
+      : [
+          `${code(actor)} triggered this run and the secret was not available to it: it is not set for this ` +
+            'repository (the platform team\'s bootstrap writes it; docs/release.md, "Bootstrap").',
+        ];
+  return [
+    PLAN_MARKER,
+    "### Release plan for `prod`: not previewed",
+    "",
+    `This run did not get the Actions secret ${code(PREVIEW_SECRET)}, which the preview needs to decrypt the ` +
+      "stack's configuration, so it skipped the preview instead of failing it.",
+    "",
+    ...why,
+    "",
+  ].join("\n");
+}
