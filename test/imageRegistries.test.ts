@@ -12,6 +12,7 @@ import {
   loginsFor,
   orderedRegistryKeys,
   REGISTRIES,
+  registryVisibility,
 } from "../lib/imageRegistries";
 
 describe("imageRegistries: repositories", () => {
@@ -170,4 +171,63 @@ describe("imageRegistries: login credentials for reading outside Pulumi", () => 
       message: "GHCR_TOKEN is set but GHCR_USERNAME is not (login to ghcr)",
     });
   });
+});
+
+describe("imageRegistries: who may pull without credentials", () => {
+  const input = { ...PROD_INPUT, localRegistry: "127.0.0.1:5000", enableRegistries: true };
+  const cases: [string, { gcrPublic: boolean; ghcrPublic: boolean; enableRegistries?: boolean }, unknown][] =
+    [
+      [
+        "public by default: gcr made so by the program, ghcr only checked, local always",
+        { gcrPublic: true, ghcrPublic: true },
+        {
+          gcr: { public: true, key: "gcrPublic", setByProgram: true },
+          ghcr: { public: true, key: "ghcrPublic", setByProgram: false },
+          local: { public: true, setByProgram: false },
+        },
+      ],
+      [
+        "private by config",
+        { gcrPublic: false, ghcrPublic: false },
+        {
+          gcr: { public: false, key: "gcrPublic", setByProgram: true },
+          ghcr: { public: false, key: "ghcrPublic", setByProgram: false },
+          local: { public: true, setByProgram: false },
+        },
+      ],
+      [
+        "gcr public, but its repository is not the program's (registries component off)",
+        { gcrPublic: true, ghcrPublic: true, enableRegistries: false },
+        {
+          gcr: { public: true, key: "gcrPublic", setByProgram: false },
+          ghcr: { public: true, key: "ghcrPublic", setByProgram: false },
+          local: { public: true, setByProgram: false },
+        },
+      ],
+    ];
+  for (const [what, over, want] of cases) {
+    it(what, () => assert.deepEqual(registryVisibility({ ...input, ...over }), want));
+  }
+  it("covers only the enabled registries", () => {
+    assert.deepEqual(
+      Object.keys(
+        registryVisibility({
+          ...input,
+          gcr: false,
+          localRegistry: undefined,
+          gcrPublic: true,
+          ghcrPublic: true,
+        }),
+      ),
+      ["ghcr"],
+    );
+  });
+  for (const entry of REGISTRIES) {
+    const v = entry.visibility;
+    if (v.kind === "anonymous") continue;
+    it(`${entry.key}: its public key is a boolean config key, public by default`, () => {
+      assert.equal(CONFIG_KEYS[v.publicKey].type, "boolean");
+      assert.equal(CONFIG_KEYS[v.publicKey].default, true);
+    });
+  }
 });
