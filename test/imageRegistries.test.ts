@@ -120,8 +120,15 @@ describe("imageRegistries: what the workflows log in to and what the policy allo
   for (const entry of REGISTRIES.filter((r) => r.login !== undefined && r.key !== "local")) {
     it(`release.yml passes the ${entry.key} login's variables to the up step (the exact-tag guard)`, () => {
       const login = entry.login as NonNullable<typeof entry.login>;
-      for (const v of [login.passwordEnv, ...(login.usernameEnv === undefined ? [] : [login.usernameEnv])]) {
-        assert.ok(v in (upSteps[0].env ?? {}), `up.sh step: no ${v}`);
+      const env = upSteps[0].env ?? {};
+      // A GCP access token expires within the job: up.sh mints it per attempt with <var>_COMMAND.
+      const password =
+        entry.credentials.kind === "gcpAccessToken" ? `${login.passwordEnv}_COMMAND` : login.passwordEnv;
+      for (const v of [password, ...(login.usernameEnv === undefined ? [] : [login.usernameEnv])]) {
+        assert.ok(v in env, `up.sh step: no ${v}`);
+      }
+      if (entry.credentials.kind === "gcpAccessToken") {
+        assert.ok(!(login.passwordEnv in env), `up.sh step: ${login.passwordEnv} minted once would expire`);
       }
     });
   }
