@@ -308,8 +308,8 @@ log "ok: evidence steps (seconds): ${evidence_times[*]}"
 # --- visibility: an anonymous pull of every published ref (the rehearsal registry is anonymous) ---
 log "step visibility"
 STACK_OUTPUTS="$(cat "${RUNNER_TEMP}/outputs.json")" bash scripts/release/visibility.sh check
-expect "anonymous pull findings" "$(jq -c 'map({key, pullable, severity})' "${RUNNER_TEMP}/visibility.json")" \
-	'[{"key":"local","pullable":true,"severity":"ok"}]'
+expect "anonymous pull findings" "$(jq -c 'map({key, pull, severity})' "${RUNNER_TEMP}/visibility.json")" \
+	'[{"key":"local","pull":"works","severity":"ok"}]'
 
 # --- notes and the GitHub Release (a stand-in gh records what would be sent) -----------------
 log "step notes"

@@ -288,13 +288,13 @@ describe("renderReleaseNotes: who can pull (the anonymous-pull check's findings)
   const finding = (key: string, repo: string, over: Partial<VisibilityFinding> = {}): VisibilityFinding => ({
     key,
     repository: repo,
-    pullable: true,
+    pull: "works",
     severity: "ok",
     message: `\`${repo}\` is public.`,
     ...over,
   });
   const privateGhcr = finding("ghcr", GHCR, {
-    pullable: false,
+    pull: "refused",
     severity: "warn",
     message: `\`${GHCR}\` is private although ghcrPublic is true: an anonymous pull is refused (HTTP 403).`,
     action:
@@ -327,15 +327,28 @@ describe("renderReleaseNotes: who can pull (the anonymous-pull check's findings)
     assert.ok(body.includes(`cosign verify ${GHCR}@${DIGEST} \\\n`));
   });
 
+  it("marks a registry that could not be checked as such, not as private", () => {
+    const unchecked = finding("ghcr", GHCR, {
+      pull: "unchecked",
+      severity: "warn",
+      message: "u",
+      action: "r",
+    });
+    const body = renderReleaseNotes({ ...base, visibility: [finding("gcr", GCR), unchecked] });
+    assert.ok(body.includes(`# ghcr (not checked: see above)\ndocker pull ${GHCR}:v1.2.3\n`));
+    assert.ok(body.includes("> - u **To do:** r.\n"));
+    assert.ok(body.includes(`docker run --rm -p 7777:7777 ${GCR}@${DIGEST}\n`));
+  });
+
   it("keeps the display order when no registry is public", () => {
-    const privateGcr = finding("gcr", GCR, { pullable: false, severity: "note", message: "n", action: "a" });
+    const privateGcr = finding("gcr", GCR, { pull: "refused", severity: "note", message: "n", action: "a" });
     const body = renderReleaseNotes({ ...base, visibility: [privateGcr, privateGhcr] });
     assert.ok(body.includes(`docker run --rm -p 7777:7777 ${GHCR}@${DIGEST}\n`));
     assert.ok(body.includes("> - n **To do:** a.\n"));
   });
 
   it("uses a note, not a warning, when the only finding is a registry private by config", () => {
-    const privateGcr = finding("gcr", GCR, { pullable: false, severity: "note", message: "n", action: "a" });
+    const privateGcr = finding("gcr", GCR, { pull: "refused", severity: "note", message: "n", action: "a" });
     const body = renderReleaseNotes({ ...base, visibility: [privateGcr, finding("ghcr", GHCR)] });
     assert.ok(body.includes("> [!NOTE]\n> **Who can pull:**"));
     assert.ok(!body.includes("[!WARNING]"));
@@ -402,7 +415,7 @@ describe("scripts/release-notes.ts", function () {
   it("puts the anonymous-pull findings of --visibility in the body, and refuses a malformed file", () => {
     const file = path.join(dir, "visibility.json");
     const findings: VisibilityFinding[] = [
-      { key: "ghcr", repository: GHCR, pullable: false, severity: "warn", message: "m", action: "a" },
+      { key: "ghcr", repository: GHCR, pull: "refused", severity: "warn", message: "m", action: "a" },
     ];
     writeFileSync(file, JSON.stringify(findings));
     const args = ["--version", "v1.2.3", "--repository", "acme/cq-source-s3", "--visibility", file];

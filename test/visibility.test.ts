@@ -9,6 +9,7 @@ import * as yaml from "js-yaml";
 import { type IntendedVisibility } from "../lib/imageRegistries";
 import { anonymousReaders, checkAnonymousPulls, readAnonymously } from "../tooling/anonymousPull";
 import {
+  type AnonymousPull,
   type AnonymousRead,
   classifyAnonymousRead,
   decideVisibility,
@@ -76,7 +77,7 @@ describe("public images: what an anonymous read came to", () => {
 });
 
 describe("public images: the decision per published ref", () => {
-  // [what, key, repository, intended, read, severity, pullable, message, action (undefined: none)]
+  // [what, key, repository, intended, read, severity, pull, message, action (undefined: none)]
   const cases: [
     string,
     string,
@@ -84,7 +85,7 @@ describe("public images: the decision per published ref", () => {
     IntendedVisibility,
     AnonymousRead,
     Severity,
-    boolean,
+    AnonymousPull,
     RegExp,
     RegExp | undefined,
   ][] = [
@@ -95,11 +96,21 @@ describe("public images: the decision per published ref", () => {
       gcr(true),
       PULLABLE,
       "ok",
-      true,
+      "works",
       /^`gcr\.io\/example-cq-release\/cq-source-s3` is public\.$/,
       undefined,
     ],
-    ["ghcr public as configured", "ghcr", GHCR, ghcr(true), PULLABLE, "ok", true, /is public\.$/, undefined],
+    [
+      "ghcr public as configured",
+      "ghcr",
+      GHCR,
+      ghcr(true),
+      PULLABLE,
+      "ok",
+      "works",
+      /is public\.$/,
+      undefined,
+    ],
     [
       "gcr refused although the program grants it: fails (the platform team has not applied it)",
       "gcr",
@@ -107,7 +118,7 @@ describe("public images: the decision per published ref", () => {
       gcr(true),
       DENIED,
       "fail",
-      false,
+      "refused",
       /is not public although gcrPublic is true: an anonymous pull of `sha256:0123.*` is refused \(HTTP 403\)\. The program grants allUsers read/,
       /^the platform team runs `pulumi up --stack prod` \(it creates `registries-public-reader`/,
     ],
@@ -118,7 +129,7 @@ describe("public images: the decision per published ref", () => {
       ghcr(true),
       DENIED,
       "warn",
-      false,
+      "refused",
       /is private although ghcrPublic is true: .*no API can change that/,
       new RegExp(
         `^an admin of the package opens ${SETTINGS.replaceAll(".", "\\.")} → "Change visibility" → Public`,
@@ -131,7 +142,7 @@ describe("public images: the decision per published ref", () => {
       gcr(true, false),
       DENIED,
       "warn",
-      false,
+      "refused",
       /the program does not manage the repository's IAM/,
       /^a project admin runs `gcloud artifacts repositories add-iam-policy-binding gcr\.io --project=example-cq-release --location=us --member=allUsers --role=roles\/artifactregistry\.reader`$/,
     ],
@@ -142,7 +153,7 @@ describe("public images: the decision per published ref", () => {
       gcr(false),
       DENIED,
       "note",
-      false,
+      "refused",
       /is private \(gcrPublic is false\): .*pulling needs credentials\.$/,
       /^to make it public: `pulumi config set gcrPublic true --stack prod`, then the platform team's `pulumi up --stack prod`$/,
     ],
@@ -153,7 +164,7 @@ describe("public images: the decision per published ref", () => {
       ghcr(false),
       DENIED,
       "note",
-      false,
+      "refused",
       /is private \(ghcrPublic is false\)/,
       /^to make it public: `pulumi config set ghcrPublic true --stack prod`, and https:\/\/github\.com\/orgs\/.*→ Public$/,
     ],
@@ -164,7 +175,7 @@ describe("public images: the decision per published ref", () => {
       ghcr(false),
       PULLABLE,
       "warn",
-      true,
+      "works",
       /is public although ghcrPublic is false: anyone can pull/,
       /"Change visibility" → Private, or set ghcrPublic true if it is meant to be public$/,
     ],
@@ -175,7 +186,7 @@ describe("public images: the decision per published ref", () => {
       gcr(false),
       PULLABLE,
       "warn",
-      true,
+      "works",
       /is public although gcrPublic is false/,
       /^the platform team runs `pulumi up --stack prod`, which deletes the program's public reader \(a grant made outside the program: `gcloud artifacts repositories remove-iam-policy-binding gcr\.io/,
     ],
@@ -186,7 +197,7 @@ describe("public images: the decision per published ref", () => {
       gcr(true),
       ERROR,
       "warn",
-      false,
+      "unchecked",
       /could not be checked \(GET https:\/\/gcr\.io\/v2\/…: ECONNRESET\)/,
       /^re-run the GitHub Release job/,
     ],
@@ -197,19 +208,19 @@ describe("public images: the decision per published ref", () => {
       { public: true, setByProgram: false },
       { result: "refused", status: 401, detail: "d" },
       "warn",
-      false,
+      "refused",
       /asks for credentials: an anonymous pull of .* is refused \(HTTP 401\)/,
       /^serve the registry without authentication$/,
     ],
   ];
-  for (const [what, key, repository, intended, read, severity, pullable, message, action] of cases) {
+  for (const [what, key, repository, intended, read, severity, pull, message, action] of cases) {
     it(what, () => {
       const f = decideVisibility(
         { key, ref: `${repository}@${DIGEST}`, intended, read },
         { stack: "prod", ownerType: "Organization" },
       );
       assert.equal(f.severity, severity);
-      assert.equal(f.pullable, pullable);
+      assert.equal(f.pull, pull);
       assert.equal(f.key, key);
       assert.equal(f.repository, repository);
       assert.match(f.message, message);
@@ -306,7 +317,7 @@ describe("public images: the stack output and the findings file", () => {
   it("refuses a malformed findings file", () => {
     assert.throws(() => parseFindings({}), /must be a JSON array/);
     assert.throws(
-      () => parseFindings([{ key: "gcr", repository: GCR, pullable: true, severity: "bad", message: "m" }]),
+      () => parseFindings([{ key: "gcr", repository: GCR, pull: "works", severity: "bad", message: "m" }]),
       /visibility finding 0 is malformed/,
     );
   });
@@ -317,14 +328,14 @@ describe("public images: the job summary and the annotations", () => {
     {
       key: "ghcr",
       repository: GHCR,
-      pullable: false,
+      pull: "refused",
       severity: "warn",
       message: "`x` is private 100%.",
       action: "open a | b\nc",
     },
-    { key: "gcr", repository: GCR, pullable: true, severity: "ok", message: "`y` is public." },
-    { key: "local", repository: "l/x", pullable: false, severity: "fail", message: "m", action: "a" },
-    { key: "z", repository: "z/x", pullable: false, severity: "note", message: "n" },
+    { key: "gcr", repository: GCR, pull: "works", severity: "ok", message: "`y` is public." },
+    { key: "local", repository: "l/x", pull: "refused", severity: "fail", message: "m", action: "a" },
+    { key: "z", repository: "z/x", pull: "refused", severity: "note", message: "n" },
   ];
   it("annotates what needs a person, one escaped command each; nothing for ok", () => {
     assert.equal(
@@ -338,7 +349,10 @@ describe("public images: the job summary and the annotations", () => {
       s.startsWith("### Anonymous pulls\n\n| registry | anonymous pull | finding |\n|---|---|---|\n"),
       s,
     );
-    assert.ok(s.includes(`| ⚠️ \`${GHCR}\` | no | \`x\` is private 100%. **To do:** open a \\| b c. |`), s);
+    assert.ok(
+      s.includes(`| ⚠️ \`${GHCR}\` | refused | \`x\` is private 100%. **To do:** open a \\| b c. |`),
+      s,
+    );
     assert.ok(s.includes(`| ✅ \`${GCR}\` | works | \`y\` is public. |`), s);
   });
   it("orders severities fail, warn, note, ok", () => {
@@ -391,10 +405,10 @@ describe("public images: the check against a registry (gcr + ghcr paths on one i
   it("finds both public through the anonymous token flow, ghcr first, without sending a credential", async () => {
     const got = await check();
     assert.deepEqual(
-      got.map((f) => [f.key, f.severity, f.pullable]),
+      got.map((f) => [f.key, f.severity, f.pull]),
       [
-        ["ghcr", "ok", true],
-        ["gcr", "ok", true],
+        ["ghcr", "ok", "works"],
+        ["gcr", "ok", "works"],
       ],
     );
     assert.deepEqual(asked, ["ghcr.io", "gcr.io"]);
@@ -416,7 +430,7 @@ describe("public images: the check against a registry (gcr + ghcr paths on one i
   it("warns with the settings page when the ghcr package is private (403 DENIED)", async () => {
     registry.denied.add(GHCR_PATH);
     const [g, c] = await check();
-    assert.deepEqual([g.key, g.severity, g.pullable], ["ghcr", "warn", false]);
+    assert.deepEqual([g.key, g.severity, g.pull], ["ghcr", "warn", "refused"]);
     assert.match(g.message, /refused \(HTTP 403\)/);
     assert.match(g.action ?? "", new RegExp(SETTINGS.replaceAll(".", "\\.")));
     assert.equal(c.severity, "ok");
@@ -449,12 +463,13 @@ describe("public images: the check against a registry (gcr + ghcr paths on one i
     });
   });
 
-  it("warns, never fails, when the registry cannot be reached", async () => {
+  it("warns, never fails, when the registry cannot be reached (unchecked)", async () => {
     const dead = (address: string) =>
       anonymousReaders({}, "http")(address === "gcr.io" ? "127.0.0.1:1" : registry.address);
     const got = await checkAnonymousPulls(outputs(), {}, dead);
     const c = got.find((f) => f.key === "gcr");
     assert.equal(c?.severity, "warn");
+    assert.equal(c?.pull, "unchecked");
     assert.match(c?.message ?? "", /could not be checked/);
   });
 

@@ -264,7 +264,8 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
       );
     }
   }
-  const pullable = (key: string) => findings.get(key)?.pullable ?? true;
+  const pull = (key: string) => findings.get(key)?.pull ?? "works";
+  const pullable = (key: string) => pull(key) === "works";
   // What users are shown to run and verify: the first registry anyone can pull from.
   const primary = out.imageRefs[registries.find(pullable) ?? registries[0]];
   const identity = signingIdentity(serverUrl, repository, version);
@@ -290,7 +291,7 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
   // Plainly, before any `docker pull`: the registries a stranger cannot pull from, and what to do.
   const notPublic = registries.flatMap((key) => {
     const f = findings.get(key);
-    return f !== undefined && (f.severity !== "ok" || !f.pullable) ? [f] : [];
+    return f !== undefined && (f.severity !== "ok" || f.pull !== "works") ? [f] : [];
   });
   if (notPublic.length > 0) {
     const worst = worstSeverity(notPublic);
@@ -304,7 +305,11 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
   lines.push("", "### Pull", "", "By tag, or by digest (immutable; preferred for production):", "", "```sh");
   for (const key of registries) {
     const repo = repoOf(out.imageRefs[key]);
-    const note = pullable(key) ? "" : " (not public: log in first)";
+    const note = {
+      works: "",
+      refused: " (not public: log in first)",
+      unchecked: " (not checked: see above)",
+    }[pull(key)];
     lines.push(`# ${key}${note}`, `docker pull ${repo}:${pullTag}`, `docker pull ${out.imageRefs[key]}`);
   }
   lines.push(

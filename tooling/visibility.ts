@@ -29,6 +29,9 @@ export function classifyAnonymousRead(
   return { result: "error", detail: answer.message };
 }
 
+/** An anonymous pull, as a finding reports it: it `works`, is `refused`, or could not be checked. */
+export type AnonymousPull = "works" | "refused" | "unchecked";
+
 /** How much a finding matters: `fail` fails the release job (after the Release is announced). */
 export type Severity = "ok" | "note" | "warn" | "fail";
 
@@ -38,8 +41,8 @@ export interface VisibilityFinding {
   readonly key: string;
   /** `<registry>/<path>` without tag or digest. */
   readonly repository: string;
-  /** Whether an anonymous client could pull the release's digest just now. */
-  readonly pullable: boolean;
+  /** What an anonymous client got for the release's digest just now. */
+  readonly pull: AnonymousPull;
   readonly severity: Severity;
   /** One plain sentence: what an anonymous client gets, against what the config says. */
   readonly message: string;
@@ -124,7 +127,7 @@ export function decideVisibility(input: VisibilityInput, ctx: VisibilityContext 
   if (read.result === "error") {
     return {
       ...base,
-      pullable: false,
+      pull: "unchecked",
       severity: "warn",
       message: `\`${repository}\`: an anonymous pull could not be checked (${read.detail}).`,
       action: "re-run the GitHub Release job to check again",
@@ -132,7 +135,7 @@ export function decideVisibility(input: VisibilityInput, ctx: VisibilityContext 
   }
   if (read.result === "pullable") {
     if (intended.public) {
-      return { ...base, pullable: true, severity: "ok", message: `\`${repository}\` is public.` };
+      return { ...base, pull: "works", severity: "ok", message: `\`${repository}\` is public.` };
     }
     const orPublic = `or set ${keyName} true if it is meant to be public`;
     let action = `require credentials on the registry, ${orPublic}`;
@@ -147,7 +150,7 @@ export function decideVisibility(input: VisibilityInput, ctx: VisibilityContext 
     }
     return {
       ...base,
-      pullable: true,
+      pull: "works",
       severity: "warn",
       message: `\`${repository}\` is public although ${setting}: anyone can pull \`${digest}\` without credentials.`,
       action,
@@ -159,7 +162,7 @@ export function decideVisibility(input: VisibilityInput, ctx: VisibilityContext 
   if (!intended.public) {
     return {
       ...base,
-      pullable: false,
+      pull: "refused",
       severity: "note",
       message: `\`${repository}\` is private (${setting}): ${what}; pulling needs credentials.`,
       action: isGhcr
@@ -170,7 +173,7 @@ export function decideVisibility(input: VisibilityInput, ctx: VisibilityContext 
   if (intended.setByProgram) {
     return {
       ...base,
-      pullable: false,
+      pull: "refused",
       severity: "fail",
       message:
         `\`${repository}\` is not public although ${setting}: ${what}. ` +
@@ -183,7 +186,7 @@ export function decideVisibility(input: VisibilityInput, ctx: VisibilityContext 
   if (isGhcr) {
     return {
       ...base,
-      pullable: false,
+      pull: "refused",
       severity: "warn",
       message:
         `\`${repository}\` is private although ${setting}: ${what}. ` +
@@ -194,7 +197,7 @@ export function decideVisibility(input: VisibilityInput, ctx: VisibilityContext 
   if (isGcr) {
     return {
       ...base,
-      pullable: false,
+      pull: "refused",
       severity: "warn",
       message:
         `\`${repository}\` is private although ${setting}: ${what}. ` +
@@ -204,7 +207,7 @@ export function decideVisibility(input: VisibilityInput, ctx: VisibilityContext 
   }
   return {
     ...base,
-    pullable: false,
+    pull: "refused",
     severity: "warn",
     message: `\`${repository}\` asks for credentials: ${what}.`,
     action: "serve the registry without authentication",
@@ -263,7 +266,7 @@ export function parseFindings(json: unknown): VisibilityFinding[] {
       !isRecord(f) ||
       typeof f.key !== "string" ||
       typeof f.repository !== "string" ||
-      typeof f.pullable !== "boolean" ||
+      !["works", "refused", "unchecked"].includes(f.pull as string) ||
       !ORDER.includes(f.severity as Severity) ||
       typeof f.message !== "string" ||
       (f.action !== undefined && typeof f.action !== "string")
@@ -294,7 +297,7 @@ export function visibilitySummary(findings: readonly VisibilityFinding[]): strin
     "|---|---|---|",
     ...findings.map(
       (f) =>
-        `| ${mark[f.severity]} \`${f.repository}\` | ${f.pullable ? "works" : "no"} | ${findingLine(f).replaceAll("|", "\\|").replaceAll("\n", " ")} |`,
+        `| ${mark[f.severity]} \`${f.repository}\` | ${f.pull} | ${findingLine(f).replaceAll("|", "\\|").replaceAll("\n", " ")} |`,
     ),
     "",
   ].join("\n");
