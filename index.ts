@@ -10,7 +10,7 @@ import { RepoSettings } from "./components/repoSettings";
 import { loadConfig } from "./lib/config";
 import { IDENTITY_APIS } from "./lib/gcpApis";
 import { PLUGIN_IMAGE_NAME } from "./lib/imageTarget";
-import { loginsFor } from "./lib/imageRegistries";
+import { loginsFor, registryVisibility as visibilityOf } from "./lib/imageRegistries";
 import { imageArgsFromConfig } from "./lib/stackArgs";
 
 // Throws (naming the key, the value and what is expected) before any resource is registered.
@@ -37,6 +37,7 @@ const registries = cfg.enableRegistries
       skipApis: identity === undefined ? [] : IDENTITY_APIS,
       writerMember: identity?.releaseMember,
       readerMember: identity?.previewMember,
+      publicRead: cfg.gcr && cfg.gcrPublic,
     })
   : undefined;
 
@@ -77,6 +78,9 @@ export const platformDigests = image?.platformDigests;
 export const imageBuildArgs = image?.buildArgs;
 // What the workflows log in to for signing and attesting: one entry per registry pushed to.
 export const registryLogins = cfg.enableImage ? loginsFor(cfg) : undefined;
+// Who is meant to pull each registry without credentials; the release's anonymous-pull check
+// compares it with what the registries answer (tooling/visibility.ts).
+export const registryVisibility = cfg.enableImage ? visibilityOf(cfg) : undefined;
 export const version = cfg.version;
 export const commit = cfg.commit;
 export const workloadIdentityProvider = identity?.providerName;

@@ -1,7 +1,8 @@
 // Registries: the GCP APIs the release needs, and the Artifact Registry repository `gcr.io` that
-// serves gcr.io/<project>/… since GCR stopped taking writes, its cleanup policy and IAM. GHCR has
-// no Pulumi resource (a package appears on first push); where each registry's image lives is
-// lib/imageRegistries.ts.
+// serves gcr.io/<project>/… since GCR stopped taking writes, its cleanup policy and IAM (writer,
+// preview reader, and the public reader when gcrPublic). GHCR has no Pulumi resource (a package
+// appears on first push, and no API sets its visibility); where each registry's image lives and
+// who may pull it is lib/imageRegistries.ts.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -27,7 +28,16 @@ export interface RegistriesArgs {
   readonly writerMember?: pulumi.Input<string>;
   /** IAM member granted `roles/artifactregistry.reader` on the repository (the preview identity). */
   readonly readerMember?: pulumi.Input<string>;
+  /**
+   * Grant `allUsers` `roles/artifactregistry.reader` on the repository, so anyone can pull its
+   * images without credentials (IAM is per repository: every image in it becomes public).
+   * Defaults to false.
+   */
+  readonly publicRead?: boolean;
 }
+
+/** The IAM member that stands for anyone on the internet, authenticated or not. */
+export const PUBLIC_MEMBER = "allUsers";
 
 /** Cleanup policies: keep release tags, `latest` and the build cache; delete untagged manifests after N days. */
 export function cleanupPolicies(
@@ -103,6 +113,11 @@ export class Registries extends pulumi.ComponentResource {
     }
     if (args.readerMember !== undefined) {
       binding("preview-reader", "roles/artifactregistry.reader", args.readerMember);
+    }
+    // An open-source plugin: `docker pull gcr.io/<project>/…` must work without a login. An
+    // organisation policy restricting member domains (iam.allowedPolicyMemberDomains) refuses it.
+    if (args.publicRead === true) {
+      binding("public-reader", "roles/artifactregistry.reader", PUBLIC_MEMBER);
     }
 
     this.repositoryName = repository.id;

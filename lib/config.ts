@@ -179,6 +179,18 @@ export const CONFIG_KEYS = {
     stacks: BOTH,
     note: "local: false",
   }),
+  gcrPublic: flag({
+    default: true,
+    description:
+      "Anyone may pull from gcr.io without credentials: the registries component grants allUsers roles/artifactregistry.reader on the whole Artifact Registry repository gcr.io (applied by the platform team's pulumi up).",
+    stacks: PROD,
+  }),
+  ghcrPublic: flag({
+    default: true,
+    description:
+      "The ghcr.io package is meant to be public. No API can set it: the release checks an anonymous pull and the Release body names the package settings page when it is not public.",
+    stacks: PROD,
+  }),
   localRegistry: {
     type: "string",
     default: "",

@@ -44,6 +44,23 @@ export interface RegistryLogin {
   readonly passwordEnv: string;
 }
 
+/**
+ * Who may pull from a registry without credentials, and who decides it:
+ * - `program`: config key `publicKey` says whether it is public, and the program makes it so
+ *   (components/registries.ts grants `allUsers` read on the repository) when the registries
+ *   component is enabled;
+ * - `manual`: config key `publicKey` says whether it is meant to be public, but no API can set it
+ *   (GHCR: only the package settings page can); the release can only check it;
+ * - `anonymous`: always public, nothing to configure (a plain local registry).
+ */
+export type Visibility =
+  | { readonly kind: "program"; readonly publicKey: PublicKey }
+  | { readonly kind: "manual"; readonly publicKey: PublicKey }
+  | { readonly kind: "anonymous" };
+
+/** The config keys saying whether a registry is public (lib/config.ts: `gcrPublic`, `ghcrPublic`). */
+export type PublicKey = Extract<ConfigKey, `${string}Public`>;
+
 /** One registry. */
 export interface RegistryEntry {
   readonly key: RegistryKey;
@@ -56,6 +73,8 @@ export interface RegistryEntry {
   readonly login?: Omit<RegistryLogin, "address">;
   /** Rank in release notes (lower first): the registry users should pull from first. */
   readonly displayRank: number;
+  /** Who may pull without credentials (see {@link Visibility}). */
+  readonly visibility: Visibility;
   /**
    * The registry answers "denied" rather than "not found" for an image that was never pushed
    * (GHCR, for a package that does not exist yet). The exact-tag guard
@@ -89,6 +108,7 @@ export const REGISTRIES: readonly RegistryEntry[] = [
     credentials: { kind: "gcpAccessToken" },
     login: { username: "oauth2accesstoken", passwordEnv: "GCR_TOKEN" },
     displayRank: 1,
+    visibility: { kind: "program", publicKey: "gcrPublic" },
   },
   {
     key: "ghcr",
@@ -96,9 +116,12 @@ export const REGISTRIES: readonly RegistryEntry[] = [
     repository: (i) => ghcrRepository(i.githubOwner, i.imageName),
     credentials: { kind: "config", usernameKey: "ghcrUsername", passwordKey: "ghcrToken" },
     login: { usernameEnv: "GHCR_USERNAME", passwordEnv: "GHCR_TOKEN" },
-    // Public and pullable anonymously: shown first.
+    // Public and pullable anonymously (ghcrPublic): shown first.
     displayRank: 0,
     deniedMeansAbsent: true,
+    // A package first pushed with GITHUB_TOKEN may be private, and no REST or GraphQL API changes
+    // a package's visibility: a person does it once on the package settings page.
+    visibility: { kind: "manual", publicKey: "ghcrPublic" },
   },
   {
     key: "local",
@@ -106,6 +129,7 @@ export const REGISTRIES: readonly RegistryEntry[] = [
     repository: (i, address) => `${address}/${i.imageName}`,
     credentials: { kind: "none" },
     displayRank: 2,
+    visibility: { kind: "anonymous" },
   },
 ];
 
@@ -206,4 +230,44 @@ export function loginCredentials(
     );
   }
   return { username, password };
+}
+
+/** What decides each registry's intended visibility: the public keys and the registries switch. */
+export interface VisibilityInput extends RepositoryInput, Readonly<Record<PublicKey, boolean>> {
+  /** Whether the registries component (which grants the `program` kind its public read) is on. */
+  readonly enableRegistries: boolean;
+}
+
+/** A registry's intended visibility, as the `registryVisibility` stack output carries it. */
+export interface IntendedVisibility {
+  /** Meant to be pullable without credentials. */
+  readonly public: boolean;
+  /** The config key that says so; none for an always-anonymous registry. */
+  readonly key?: PublicKey;
+  /**
+   * The program grants the anonymous read itself when `public` (so a refusal means its
+   * infrastructure is not applied as configured); false when only a person can change it.
+   */
+  readonly setByProgram: boolean;
+}
+
+/**
+ * The intended visibility of every enabled registry (the `registryVisibility` stack output, which
+ * the release's anonymous-pull check compares with what the registries answer).
+ */
+export function registryVisibility(input: VisibilityInput): Record<string, IntendedVisibility> {
+  return Object.fromEntries(
+    imageRepositories(input).map(({ key }) => {
+      const v = registryEntry(key).visibility;
+      if (v.kind === "anonymous") return [key, { public: true, setByProgram: false }];
+      return [
+        key,
+        {
+          public: input[v.publicKey],
+          key: v.publicKey,
+          setByProgram: v.kind === "program" && input.enableRegistries,
+        },
+      ];
+    }),
+  );
 }

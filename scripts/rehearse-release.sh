@@ -23,6 +23,8 @@
 #             evidence.sh sbom, then verify passes; and fails, each with its own status, for an
 #             unsigned digest, a digest signed by another key, another commit, another
 #             repository id; evidence.sh assets takes the Release assets from the registry
+#   visibility visibility.sh check: an anonymous manifest GET by digest of the published ref, which
+#             the (anonymous) rehearsal registry must serve; `enforce` after the Release passes
 #   notes     notes.sh + github-release.sh with a stand-in `gh` (GitHub is not reachable): the
 #             body names the digest and the verify command; the Release is created with the
 #             evidence as assets (refused without them), not "Latest", not a pre-release
@@ -310,6 +312,12 @@ verify_status 2 "a tag instead of a digest" "${image}:${TAG}"
 printf '%s\n' "${evidence_times[@]}" >"${work}/evidence-times"
 log "ok: evidence steps (seconds): ${evidence_times[*]}"
 
+# --- visibility: an anonymous pull of every published ref (the rehearsal registry is anonymous) ---
+log "step visibility"
+STACK_OUTPUTS="$(cat "${RUNNER_TEMP}/outputs.json")" bash scripts/release/visibility.sh check
+expect "anonymous pull findings" "$(jq -c 'map({key, pull, severity})' "${RUNNER_TEMP}/visibility.json")" \
+	'[{"key":"local","pull":"works","severity":"ok"}]'
+
 # --- notes and the GitHub Release (a stand-in gh records what would be sent) -----------------
 log "step notes"
 mkdir -p "${work}/bin"
@@ -331,6 +339,7 @@ grep -qF "${digest}" "${RUNNER_TEMP}/body.md" || die "the Release body does not 
 grep -qF "npm run verify -- ${refs} --repository-id ${GITHUB_REPOSITORY_ID} --commit ${GITHUB_SHA}" "${RUNNER_TEMP}/body.md" ||
 	die "the Release body lacks the pinned verify command"
 log "ok: the Release body names ${digest} and the pinned verify command"
+if grep -qF "Who can pull" "${RUNNER_TEMP}/body.md"; then die "the Release body warns about a public registry"; fi
 # Decided against the tags that exist now, which include ${newer}: not "Latest".
 expect "Release flags" "$(jq -c '{prerelease, latest}' "${RUNNER_TEMP}/meta.json")" '{"prerelease":false,"latest":false}'
 if PATH="${work}/bin:${PATH}" GH_REPO="${GITHUB_REPOSITORY}" GH_TOKEN=unused \
@@ -342,6 +351,7 @@ log "ok: no evidence, no Release"
 log "step assets"
 evidence assets
 PATH="${work}/bin:${PATH}" GH_REPO="${GITHUB_REPOSITORY}" GH_TOKEN=unused bash scripts/release/github-release.sh
+bash scripts/release/visibility.sh enforce
 a="${RUNNER_TEMP}/assets/${image##*/}-${TAG}"
 expect "gh release call" "$(grep '^release create' "${work}/gh.calls")" \
 	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false ${a}-linux-amd64.cdx.json ${a}-linux-amd64.spdx.json ${a}-linux-arm64.cdx.json ${a}-linux-arm64.spdx.json ${a}.provenance.json"

@@ -2,7 +2,8 @@
 //
 //   pulumi stack output --json --stack prod > outputs.json
 //   npx ts-node scripts/release-notes.ts --version v1.2.3 --repository owner/name \
-//     --outputs outputs.json [--released-versions '["v1.2.2"]'] [--notes-file generated.md]
+//     --outputs outputs.json [--released-versions '["v1.2.2"]'] [--notes-file generated.md] \
+//     [--visibility visibility.json]   (the anonymous-pull check's findings: visibility.sh check)
 //
 // `--print-meta` instead prints {"previousTag","prerelease","latest"} as JSON for the workflow
 // (needs only --version and --released-versions; `--rollback-to vX.Y.Z` when a rollback is set).
@@ -11,10 +12,12 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { previousRelease, releaseMeta, ReleaseNotesError, renderReleaseNotes } from "../tooling/releaseNotes";
+import { parseFindings } from "../tooling/visibility";
 
 const USAGE =
   "usage: release-notes --version vX.Y.Z --repository owner/name [--outputs FILE|-] " +
-  "[--previous-tag TAG | --released-versions JSON] [--notes-file FILE] [--server-url URL] [--repository-id N]\n" +
+  "[--previous-tag TAG | --released-versions JSON] [--notes-file FILE] [--server-url URL] [--repository-id N] " +
+  "[--visibility FILE]\n" +
   "       release-notes --print-meta --version vX.Y.Z --released-versions JSON [--rollback-to vX.Y.Z]";
 
 function readJson(what: string, text: string): unknown {
@@ -39,6 +42,7 @@ function main(argv: string[]): string {
       "repository-id": { type: "string" },
       "print-meta": { type: "boolean", default: false },
       "rollback-to": { type: "string" },
+      visibility: { type: "string" },
     },
     strict: true,
   });
@@ -70,6 +74,18 @@ function main(argv: string[]): string {
   const generatedNotes =
     values["notes-file"] === undefined ? undefined : readFileSync(values["notes-file"], "utf8");
 
+  let visibility;
+  if (values.visibility !== undefined) {
+    try {
+      visibility = parseFindings(
+        readJson(`--visibility ${values.visibility}`, readFileSync(values.visibility, "utf8")),
+      );
+    } catch (err) {
+      if (err instanceof ReleaseNotesError) throw err;
+      throw new ReleaseNotesError(`--visibility ${values.visibility}: ${(err as Error).message}`);
+    }
+  }
+
   return renderReleaseNotes({
     outputs,
     version: values.version,
@@ -78,6 +94,7 @@ function main(argv: string[]): string {
     generatedNotes,
     serverUrl: values["server-url"],
     repositoryId: values["repository-id"],
+    visibility,
   });
 }
 

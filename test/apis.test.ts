@@ -194,7 +194,9 @@ describe("GCP APIs: the whole program waits for every API it calls (Pulumi mocks
 
   it("prod: every API-calling resource depends on its API's Service or the wait after it", () => {
     const { checked, missing } = apiWaits(prod);
-    assert.equal(checked.length, 10);
+    // gcrPublic is on by default: the public reader is one of them.
+    assert.equal(checked.length, 11);
+    assert.ok(checked.includes("registries-public-reader → artifactregistry.googleapis.com"));
     assert.deepEqual(missing, []);
   });
 
@@ -209,12 +211,17 @@ describe("GCP APIs: the whole program waits for every API it calls (Pulumi mocks
       assert.ok(reg.dependencies.includes(urnOf(account) ?? "?"), `${member} depends on ${account}`);
       assert.ok(reg.dependencies.includes(urnOf("registries-api-wait") ?? "?"), `${member} waits`);
     }
+    const pub = prod.find((r) => r.name === "registries-public-reader");
+    assert.ok(pub?.dependencies.includes(urnOf("registries-api-wait") ?? "?"), "the public reader waits");
   });
 
   it("identity off: registries enables and waits for everything it calls itself", async () => {
     const regs = await run({ ...PROD, enableIdentity: "false", enableRepoSettings: "false" });
     const { checked, missing } = apiWaits(regs);
-    assert.deepEqual(checked, ["registries-gcr-io → artifactregistry.googleapis.com"]);
+    assert.deepEqual(checked, [
+      "registries-gcr-io → artifactregistry.googleapis.com",
+      "registries-public-reader → artifactregistry.googleapis.com",
+    ]);
     assert.deepEqual(missing, []);
     assert.ok(regs.some((r) => r.name === "registries-api-wait"));
   });

@@ -12,6 +12,7 @@ import {
   loginsFor,
   orderedRegistryKeys,
   REGISTRIES,
+  registryVisibility,
 } from "../lib/imageRegistries";
 
 describe("imageRegistries: repositories", () => {
@@ -119,8 +120,15 @@ describe("imageRegistries: what the workflows log in to and what the policy allo
   for (const entry of REGISTRIES.filter((r) => r.login !== undefined && r.key !== "local")) {
     it(`release.yml passes the ${entry.key} login's variables to the up step (the exact-tag guard)`, () => {
       const login = entry.login as NonNullable<typeof entry.login>;
-      for (const v of [login.passwordEnv, ...(login.usernameEnv === undefined ? [] : [login.usernameEnv])]) {
-        assert.ok(v in (upSteps[0].env ?? {}), `up.sh step: no ${v}`);
+      const env = upSteps[0].env ?? {};
+      // A GCP access token expires within the job: up.sh mints it per attempt with <var>_COMMAND.
+      const password =
+        entry.credentials.kind === "gcpAccessToken" ? `${login.passwordEnv}_COMMAND` : login.passwordEnv;
+      for (const v of [password, ...(login.usernameEnv === undefined ? [] : [login.usernameEnv])]) {
+        assert.ok(v in env, `up.sh step: no ${v}`);
+      }
+      if (entry.credentials.kind === "gcpAccessToken") {
+        assert.ok(!(login.passwordEnv in env), `up.sh step: ${login.passwordEnv} minted once would expire`);
       }
     });
   }
@@ -170,4 +178,63 @@ describe("imageRegistries: login credentials for reading outside Pulumi", () => 
       message: "GHCR_TOKEN is set but GHCR_USERNAME is not (login to ghcr)",
     });
   });
+});
+
+describe("imageRegistries: who may pull without credentials", () => {
+  const input = { ...PROD_INPUT, localRegistry: "127.0.0.1:5000", enableRegistries: true };
+  const cases: [string, { gcrPublic: boolean; ghcrPublic: boolean; enableRegistries?: boolean }, unknown][] =
+    [
+      [
+        "public by default: gcr made so by the program, ghcr only checked, local always",
+        { gcrPublic: true, ghcrPublic: true },
+        {
+          gcr: { public: true, key: "gcrPublic", setByProgram: true },
+          ghcr: { public: true, key: "ghcrPublic", setByProgram: false },
+          local: { public: true, setByProgram: false },
+        },
+      ],
+      [
+        "private by config",
+        { gcrPublic: false, ghcrPublic: false },
+        {
+          gcr: { public: false, key: "gcrPublic", setByProgram: true },
+          ghcr: { public: false, key: "ghcrPublic", setByProgram: false },
+          local: { public: true, setByProgram: false },
+        },
+      ],
+      [
+        "gcr public, but its repository is not the program's (registries component off)",
+        { gcrPublic: true, ghcrPublic: true, enableRegistries: false },
+        {
+          gcr: { public: true, key: "gcrPublic", setByProgram: false },
+          ghcr: { public: true, key: "ghcrPublic", setByProgram: false },
+          local: { public: true, setByProgram: false },
+        },
+      ],
+    ];
+  for (const [what, over, want] of cases) {
+    it(what, () => assert.deepEqual(registryVisibility({ ...input, ...over }), want));
+  }
+  it("covers only the enabled registries", () => {
+    assert.deepEqual(
+      Object.keys(
+        registryVisibility({
+          ...input,
+          gcr: false,
+          localRegistry: undefined,
+          gcrPublic: true,
+          ghcrPublic: true,
+        }),
+      ),
+      ["ghcr"],
+    );
+  });
+  for (const entry of REGISTRIES) {
+    const v = entry.visibility;
+    if (v.kind === "anonymous") continue;
+    it(`${entry.key}: its public key is a boolean config key, public by default`, () => {
+      assert.equal(CONFIG_KEYS[v.publicKey].type, "boolean");
+      assert.equal(CONFIG_KEYS[v.publicKey].default, true);
+    });
+  }
 });

@@ -106,6 +106,7 @@ describe("program: local stack (Pulumi.local.yaml)", () => {
     assert.equal(program.commit, "0123456789abcdef0123456789abcdef01234567");
     assert.equal(program.workloadIdentityProvider, undefined);
     assert.equal(program.releaseServiceAccount, undefined);
+    assert.deepEqual(program.registryVisibility, { local: { public: true, setByProgram: false } });
   });
 });
 
@@ -193,9 +194,46 @@ describe("program: prod stack", () => {
       "workloadIdentityProvider",
       "releaseServiceAccount",
       "previewServiceAccount",
+      "registryVisibility",
     ]) {
       assert.notEqual((program as Record<string, unknown>)[name], undefined, name);
     }
+  });
+
+  it("is public by default: allUsers may read the gcr.io repository, and the outputs say so", () => {
+    const pub = customResources().find((r) => r.name === "registries-public-reader");
+    assert.equal(pub?.inputs.member, "allUsers");
+    assert.equal(pub?.inputs.role, "roles/artifactregistry.reader");
+    assert.deepEqual(program.registryVisibility, {
+      gcr: { public: true, key: "gcrPublic", setByProgram: true },
+      ghcr: { public: true, key: "ghcrPublic", setByProgram: false },
+    });
+  });
+});
+
+describe("program: prod stack with private registries (gcrPublic, ghcrPublic false)", () => {
+  let program: Program;
+  before(async () => {
+    program = await runProgram({ ...PROD, gcrPublic: "false", ghcrPublic: "false" }, [
+      "ghcrToken",
+      "pulumiConfigPassphrase",
+    ]);
+    await unwrap(program.pullCommands as pulumi.Output<string[]>);
+    await settle();
+  });
+
+  it("grants allUsers nothing, and the outputs say both are private", () => {
+    assert.deepEqual(
+      customResources()
+        .filter((r) => r.inputs.member === "allUsers")
+        .map((r) => r.name),
+      [],
+    );
+    assert.ok(customResources().some((r) => r.name === "registries-preview-reader"));
+    assert.deepEqual(program.registryVisibility, {
+      gcr: { public: false, key: "gcrPublic", setByProgram: true },
+      ghcr: { public: false, key: "ghcrPublic", setByProgram: false },
+    });
   });
 });
 

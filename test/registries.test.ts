@@ -126,6 +126,53 @@ describe("registries component", () => {
     );
   });
 
+  describe("public read (gcrPublic)", () => {
+    const iamMembers = () =>
+      customResources().filter(
+        (r) => r.type === "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
+      );
+    const make = async (publicRead: boolean | undefined) => {
+      await setupMocks();
+      const r = new mod.Registries("registries", {
+        project: "example-cq-release",
+        writerMember: "serviceAccount:rel@example-cq-release.iam.gserviceaccount.com",
+        ...(publicRead === undefined ? {} : { publicRead }),
+      });
+      await unwrap(r.repositoryName);
+      await settle();
+    };
+
+    it("grants allUsers roles/artifactregistry.reader on the gcr.io repository when public", async () => {
+      await make(true);
+      const pub = byName("registries-public-reader");
+      assert.equal(pub.type, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember");
+      assert.deepEqual(
+        [pub.inputs.role, pub.inputs.member, pub.inputs.repository, pub.inputs.location, pub.inputs.project],
+        ["roles/artifactregistry.reader", mod.PUBLIC_MEMBER, "gcr.io", "us", "example-cq-release"],
+      );
+      assert.equal(mod.PUBLIC_MEMBER, "allUsers");
+      assert.match(pub.parent, /Registries::registries$/);
+      // Read only: the public member never gets a role that can push.
+      assert.deepEqual(
+        iamMembers()
+          .filter((b) => b.inputs.member === "allUsers")
+          .map((b) => b.inputs.role),
+        ["roles/artifactregistry.reader"],
+      );
+    });
+
+    for (const publicRead of [false, undefined]) {
+      it(`grants nothing to allUsers when private (publicRead ${String(publicRead)})`, async () => {
+        await make(publicRead);
+        assert.deepEqual(
+          iamMembers().map((b) => b.name),
+          ["registries-release-writer"],
+        );
+        assert.ok(!iamMembers().some((b) => b.inputs.member === "allUsers"));
+      });
+    }
+  });
+
   it("refuses a non-positive retention", () => {
     assert.throws(() => mod.cleanupPolicies("v", 0), {
       message: "untaggedRetentionDays must be a positive integer, got 0",

@@ -13,6 +13,7 @@ import {
   renderReleaseNotes,
 } from "../tooling/releaseNotes";
 import { signingIdentity } from "../lib/release";
+import { type VisibilityFinding } from "../tooling/visibility";
 
 const DIGEST = "sha256:" + "0123456789abcdef".repeat(4);
 const GCR = "gcr.io/acme-prod/cq-source-s3";
@@ -283,6 +284,84 @@ describe("release notes helpers", () => {
   });
 });
 
+describe("renderReleaseNotes: who can pull (the anonymous-pull check's findings)", () => {
+  const finding = (key: string, repo: string, over: Partial<VisibilityFinding> = {}): VisibilityFinding => ({
+    key,
+    repository: repo,
+    pull: "works",
+    severity: "ok",
+    message: `\`${repo}\` is public.`,
+    ...over,
+  });
+  const privateGhcr = finding("ghcr", GHCR, {
+    pull: "refused",
+    severity: "warn",
+    message: `\`${GHCR}\` is private although ghcrPublic is true: an anonymous pull is refused (HTTP 403).`,
+    action:
+      'an admin of the package opens https://github.com/orgs/acme/packages/container/cq-source-s3/settings → "Change visibility" → Public',
+  });
+
+  it("says nothing more when every registry is public", () => {
+    const body = renderReleaseNotes({ ...base, visibility: [finding("gcr", GCR), finding("ghcr", GHCR)] });
+    assert.equal(body, renderReleaseNotes(base));
+  });
+
+  it("names a registry that is not public, with the one action, before any docker pull", () => {
+    const body = renderReleaseNotes({ ...base, visibility: [finding("gcr", GCR), privateGhcr] });
+    const warning = [
+      "> [!WARNING]",
+      "> **Who can pull:** an anonymous pull was checked in every registry after publishing.",
+      `> - ${privateGhcr.message} **To do:** ${privateGhcr.action}.`,
+    ].join("\n");
+    assert.ok(body.includes(`\n\n${warning}\n\n### Pull`), body);
+    assert.ok(body.includes(`# ghcr (not public: log in first)\ndocker pull ${GHCR}:v1.2.3\n`));
+    assert.ok(body.includes(`# gcr\ndocker pull ${GCR}:v1.2.3\n`));
+  });
+
+  it("shows the run, CloudQuery and verify examples with a registry anyone can pull from", () => {
+    const body = renderReleaseNotes({ ...base, visibility: [finding("gcr", GCR), privateGhcr] });
+    assert.ok(body.includes(`docker run --rm -p 7777:7777 ${GCR}@${DIGEST}\n`));
+    assert.ok(body.includes(`  path: ${GCR}@${DIGEST}\n`));
+    assert.ok(body.includes(`npm run verify -- ${GCR}@${DIGEST}`));
+    // Still signed and verifiable in both.
+    assert.ok(body.includes(`cosign verify ${GHCR}@${DIGEST} \\\n`));
+  });
+
+  it("marks a registry that could not be checked as such, not as private", () => {
+    const unchecked = finding("ghcr", GHCR, {
+      pull: "unchecked",
+      severity: "warn",
+      message: "u",
+      action: "r",
+    });
+    const body = renderReleaseNotes({ ...base, visibility: [finding("gcr", GCR), unchecked] });
+    assert.ok(body.includes(`# ghcr (not checked: see above)\ndocker pull ${GHCR}:v1.2.3\n`));
+    assert.ok(body.includes("> - u **To do:** r.\n"));
+    assert.ok(body.includes(`docker run --rm -p 7777:7777 ${GCR}@${DIGEST}\n`));
+  });
+
+  it("keeps the display order when no registry is public", () => {
+    const privateGcr = finding("gcr", GCR, { pull: "refused", severity: "note", message: "n", action: "a" });
+    const body = renderReleaseNotes({ ...base, visibility: [privateGcr, privateGhcr] });
+    assert.ok(body.includes(`docker run --rm -p 7777:7777 ${GHCR}@${DIGEST}\n`));
+    assert.ok(body.includes("> - n **To do:** a.\n"));
+  });
+
+  it("uses a note, not a warning, when the only finding is a registry private by config", () => {
+    const privateGcr = finding("gcr", GCR, { pull: "refused", severity: "note", message: "n", action: "a" });
+    const body = renderReleaseNotes({ ...base, visibility: [privateGcr, finding("ghcr", GHCR)] });
+    assert.ok(body.includes("> [!NOTE]\n> **Who can pull:**"));
+    assert.ok(!body.includes("[!WARNING]"));
+  });
+
+  it("refuses a finding for a registry the outputs do not publish", () => {
+    assert.throws(
+      () => renderReleaseNotes({ ...base, visibility: [finding("local", "127.0.0.1:5000/x")] }),
+      /visibility finding for "local", which the stack outputs do not publish/,
+    );
+  });
+});
+
 describe("scripts/release-notes.ts", function () {
   this.timeout(60000);
   const script = path.join(__dirname, "..", "scripts", "release-notes.ts");
@@ -331,6 +410,25 @@ describe("scripts/release-notes.ts", function () {
     );
     assert.equal(res.status, 0, res.stderr);
     assert.ok(res.stdout.endsWith("## What's Changed\n* thing\n"));
+  });
+
+  it("puts the anonymous-pull findings of --visibility in the body, and refuses a malformed file", () => {
+    const file = path.join(dir, "visibility.json");
+    const findings: VisibilityFinding[] = [
+      { key: "ghcr", repository: GHCR, pull: "refused", severity: "warn", message: "m", action: "a" },
+    ];
+    writeFileSync(file, JSON.stringify(findings));
+    const args = ["--version", "v1.2.3", "--repository", "acme/cq-source-s3", "--visibility", file];
+    const res = run(args, JSON.stringify(outputs()));
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, renderReleaseNotes({ ...base, visibility: findings }));
+    writeFileSync(file, JSON.stringify({ ghcr: "private" }));
+    const bad = run(args, JSON.stringify(outputs()));
+    assert.equal(bad.status, 1);
+    assert.match(
+      bad.stderr,
+      /^release-notes: --visibility .*visibility\.json: visibility findings must be a JSON array/,
+    );
   });
 
   it("exits 1 naming the missing outputs of a partial stack", () => {

@@ -5,6 +5,7 @@ import * as semver from "semver";
 
 import { orderedRegistryKeys } from "../lib/imageRegistries";
 import { floatingMoves, GITHUB_OIDC_ISSUER, RELEASE_TAG_PREFIX, signingIdentity } from "../lib/release";
+import { findingLine, type VisibilityFinding, worstSeverity } from "./visibility";
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const REPO_SLUG_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
@@ -46,6 +47,13 @@ export interface ReleaseNotesInput {
   readonly serverUrl?: string;
   /** GitHub's numeric repository id, pinned in the `npm run verify` command. Defaults to not pinned. */
   readonly repositoryId?: string;
+  /**
+   * What the anonymous-pull check found per registry (scripts/release/visibility.sh). A registry
+   * that is not public is named at the top with the action to take, marked in the pull commands,
+   * and not used for the run and verify examples while another one is. Defaults to unchecked
+   * (every registry presented as pullable).
+   */
+  readonly visibility?: readonly VisibilityFinding[];
 }
 
 /** Raised for any missing or malformed input; the message names the key and the bad value. */
@@ -248,7 +256,18 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
   // Pull by the exact version tag; fall back to the first (immutable -sha) tag if absent.
   const pullTag = out.imageTags.includes(version) ? version : out.imageTags[0];
   const registries = orderedRegistries(out.imageRefs);
-  const primary = out.imageRefs[registries[0]];
+  const findings = new Map((input.visibility ?? []).map((f) => [f.key, f]));
+  for (const key of findings.keys()) {
+    if (!registries.includes(key)) {
+      throw new ReleaseNotesError(
+        `visibility finding for ${show(key)}, which the stack outputs do not publish`,
+      );
+    }
+  }
+  const pull = (key: string) => findings.get(key)?.pull ?? "works";
+  const pullable = (key: string) => pull(key) === "works";
+  // What users are shown to run and verify: the first registry anyone can pull from.
+  const primary = out.imageRefs[registries.find(pullable) ?? registries[0]];
   const identity = signingIdentity(serverUrl, repository, version);
 
   const lines: string[] = [];
@@ -269,10 +288,29 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
   if (out.commit !== undefined) {
     lines.push(`- **Commit:** [\`${out.commit}\`](${serverUrl}/${repository}/commit/${out.commit})`);
   }
+  // Plainly, before any `docker pull`: the registries a stranger cannot pull from, and what to do.
+  const notPublic = registries.flatMap((key) => {
+    const f = findings.get(key);
+    return f !== undefined && (f.severity !== "ok" || f.pull !== "works") ? [f] : [];
+  });
+  if (notPublic.length > 0) {
+    const worst = worstSeverity(notPublic);
+    lines.push(
+      "",
+      worst === "note" ? "> [!NOTE]" : "> [!WARNING]",
+      "> **Who can pull:** an anonymous pull was checked in every registry after publishing.",
+      ...notPublic.map((f) => `> - ${findingLine(f)}`),
+    );
+  }
   lines.push("", "### Pull", "", "By tag, or by digest (immutable; preferred for production):", "", "```sh");
   for (const key of registries) {
     const repo = repoOf(out.imageRefs[key]);
-    lines.push(`# ${key}`, `docker pull ${repo}:${pullTag}`, `docker pull ${out.imageRefs[key]}`);
+    const note = {
+      works: "",
+      refused: " (not public: log in first)",
+      unchecked: " (not checked: see above)",
+    }[pull(key)];
+    lines.push(`# ${key}${note}`, `docker pull ${repo}:${pullTag}`, `docker pull ${out.imageRefs[key]}`);
   }
   lines.push(
     "```",

@@ -378,6 +378,66 @@ describe("registry-writers-are-release-identity", () => {
   });
 });
 
+describe("the public reader of the gcr.io repository (components/registries.ts, gcrPublic)", () => {
+  // The stack as the platform team's `pulumi up` of a public prod stack registers it.
+  const stack: Res[] = [
+    {
+      type: T.serviceAccount,
+      name: "identity-release-sa",
+      props: {
+        accountId: "cq-source-s3-release",
+        email: "cq-source-s3-release@proj.iam.gserviceaccount.com",
+      },
+    },
+    {
+      type: T.registry,
+      name: "registries-gcr-io",
+      props: { repositoryId: "gcr.io", location: "us", format: "DOCKER" },
+      protect: true,
+    },
+    {
+      type: T.registryIamMember,
+      name: "registries-release-writer",
+      props: {
+        repository: "gcr.io",
+        location: "us",
+        role: "roles/artifactregistry.writer",
+        member: "serviceAccount:cq-source-s3-release@proj.iam.gserviceaccount.com",
+      },
+    },
+    {
+      type: T.registryIamMember,
+      name: "registries-public-reader",
+      props: {
+        repository: "gcr.io",
+        location: "us",
+        role: "roles/artifactregistry.reader",
+        member: "allUsers",
+      },
+    },
+  ];
+
+  it("violates no policy of the pack", async () => {
+    const violations: string[] = [];
+    for (const p of policies) {
+      if ("validateStack" in p) violations.push(...(await runStack(p, stack)));
+      else for (const r of stack) violations.push(...(await runResource(p, r)));
+    }
+    assert.deepEqual(violations, []);
+  });
+
+  it("is refused once it could write (allUsers with the writer role)", async () => {
+    const writable = stack.map((r) =>
+      r.name === "registries-public-reader"
+        ? { ...r, props: { ...r.props, role: "roles/artifactregistry.writer" } }
+        : r,
+    );
+    const v = await runStack(registryWritersAreReleaseIdentity, writable);
+    assert.equal(v.length, 1);
+    assert.match(v[0], /'registries-public-reader' grants roles\/artifactregistry.writer to allUsers/);
+  });
+});
+
 describe("image reference helpers", () => {
   const cases: [string, string, string | undefined][] = [
     ["gcr.io/proj/cq-source-s3:v1.2.3", "gcr.io/proj/cq-source-s3", "v1.2.3"],

@@ -22,6 +22,14 @@
 //       the SLSA v1 provenance predicate (tooling/evidence.ts) as JSON; also reads GITHUB_REF,
 //       GITHUB_REPOSITORY_ID, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and, when set,
 //       GITHUB_REPOSITORY_OWNER_ID, GITHUB_EVENT_NAME, RUNNER_ENVIRONMENT
+//   steps.ts visibility --file outputs.json                       the anonymous-pull check
+//       (tooling/anonymousPull.ts, tooling/visibility.ts): every published ref's manifest by digest,
+//       without credentials, against the stack output registryVisibility; the findings as JSON.
+//       Reads PULUMI_STACK (prod), GITHUB_EVENT_PATH (the owner's type, for GHCR's settings URL),
+//       CQ_REGISTRY_CA
+//   steps.ts visibility-report --file visibility.json --format annotations|summary|failures
+//       the findings as workflow annotations, as the job summary's Markdown, or (failures) the
+//       `fail` findings' lines with exit status 1 when there is one
 //   steps.ts state-locks --file up.log --max-age <seconds>
 //       the locks a "stack is currently locked" failure lists, one `stale|live<TAB>url<TAB>why`
 //       line each (tooling/stateLock.ts decides)
@@ -38,6 +46,14 @@ import { releaseTargets } from "../../lib/imageTarget";
 import { GITHUB_OIDC_ISSUER } from "../../lib/release";
 import { judgeLocks, pidAlive } from "../../tooling/stateLock";
 import { reapAttempt, removeLock } from "../lib/stateLocks";
+import { anonymousReaders, checkAnonymousPulls } from "../../tooling/anonymousPull";
+import {
+  eventOwnerType,
+  findingLine,
+  parseFindings,
+  visibilityAnnotations,
+  visibilitySummary,
+} from "../../tooling/visibility";
 import {
   checkReleaseOutputs,
   metadataOutputs,
@@ -88,6 +104,40 @@ async function exactTags(file: string): Promise<string> {
   }
 }
 
+/** The anonymous-pull check over the stack outputs in `file`: the findings as one JSON line. */
+async function visibility(file: string): Promise<string> {
+  const eventPath = optionalEnv("GITHUB_EVENT_PATH");
+  const findings = await checkAnonymousPulls(
+    readOutputs(file),
+    {
+      stack: optionalEnv("PULUMI_STACK") ?? "prod",
+      ownerType: eventPath === undefined ? undefined : eventOwnerType(readOutputs(eventPath)),
+    },
+    anonymousReaders(process.env),
+  );
+  return JSON.stringify(findings) + "\n";
+}
+
+/** The findings of `file` as annotations, the job summary, or the failures (exit status 1 if any). */
+function visibilityReport(file: string, format: string | undefined): string {
+  const findings = parseFindings(readOutputs(file));
+  switch (format) {
+    case "annotations":
+      return visibilityAnnotations(findings);
+    case "summary":
+      return visibilitySummary(findings);
+    case "failures": {
+      const failed = findings.filter((f) => f.severity === "fail");
+      if (failed.length > 0) throw new ReleaseStepError(failed.map(findingLine).join("\n"));
+      return "";
+    }
+    default:
+      throw new ReleaseStepError(
+        `--format must be annotations, summary or failures, got ${JSON.stringify(format)}`,
+      );
+  }
+}
+
 function main(argv: string[]): string | Promise<string> {
   const [cmd, ...rest] = argv;
   const { values } = parseArgs({
@@ -101,6 +151,7 @@ function main(argv: string[]): string | Promise<string> {
       "max-age": { type: "string" },
       url: { type: "string" },
       attempt: { type: "string" },
+      format: { type: "string" },
     },
     strict: true,
   });
@@ -187,6 +238,10 @@ function main(argv: string[]): string | Promise<string> {
       });
       return JSON.stringify(predicate, null, 2) + "\n";
     }
+    case "visibility":
+      return visibility(values.file ?? "");
+    case "visibility-report":
+      return visibilityReport(values.file ?? "", values.format);
     case "state-locks": {
       const maxAgeSeconds = Number(values["max-age"]);
       if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds <= 0) {
@@ -214,7 +269,7 @@ function main(argv: string[]): string | Promise<string> {
     }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|state-locks|remove-lock|reap> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|visibility|visibility-report|state-locks|remove-lock|reap> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }

@@ -15,10 +15,17 @@
 # older than the publish job can live) is deleted — exactly that lock file — and `up` runs again at
 # once; processes an attempt leaves behind (a provider of a killed engine) are ended after it
 # (docs/release.md, "When something fails").
+# Every attempt's exact-tag guard reads gcr.io with a fresh access token: GCR_TOKEN_COMMAND (the
+# workflow: `gcloud auth print-access-token`, from the credentials file google-github-actions/auth
+# wrote) is run before each attempt and its output becomes GCR_TOKEN. A token minted once at the
+# job's start lives 1 h; an attempt may begin after 30 min of waiting for the lock and more
+# (docs/release.md, "A fresh token per attempt"). Unset: GCR_TOKEN is used as given (the rehearsal,
+# which reads no gcr.io).
 # Reads what metadata.sh, configure.sh and exact-tags.sh read, and:
 #   UP_LOCK_ATTEMPTS (60), UP_LOCK_WAIT_SECONDS (30)  the bound: 60 × 30 s = 30 min of waiting
 #   UP_STALE_LOCK_SECONDS (5400)  a lock older than this is stale: release.yml's publish job
 #                     timeout-minutes (90), after which GitHub has ended the job that wrote it
+#   GCR_TOKEN_COMMAND  the command printing a fresh gcr.io access token (split on spaces); unset: none
 #   PULUMI_STACK (prod)
 #   PULUMI_UP_COMMAND ("pulumi up")  the command given the `pulumi up` arguments; the rehearsal
 #                     substitutes scripts/release/local-up.ts (no Node.js language host here)
@@ -57,6 +64,17 @@ reap() {
 remove_lock() {
 	steps remove-lock --url "$1" || fail "cannot delete the stale lock $1: run: ${cancel_cmd}"
 }
+# refresh_gcr_token: GCR_TOKEN from a new run of GCR_TOKEN_COMMAND (masked in the job's log);
+# nothing when the command is unset. A failure to mint stops the run: the guard would fail closed anyway.
+refresh_gcr_token() {
+	[[ -n "${GCR_TOKEN_COMMAND:-}" ]] || return 0
+	local cmd token
+	read -ra cmd <<<"${GCR_TOKEN_COMMAND}"
+	token="$("${cmd[@]}")" || fail "could not mint a gcr.io access token with '${GCR_TOKEN_COMMAND}' (its error is above); re-run this job"
+	[[ -n "${token}" ]] || fail "'${GCR_TOKEN_COMMAND}' printed no gcr.io access token"
+	if [[ "${GITHUB_ACTIONS:-}" == true ]]; then echo "::add-mask::${token}"; fi
+	export GCR_TOKEN="${token}"
+}
 cancel_cmd="pulumi cancel --yes --stack ${stack}"
 for ((attempt = 1; ; attempt++)); do
 	fetch_tags
@@ -65,6 +83,7 @@ for ((attempt = 1; ; attempt++)); do
 	released="$(sed -n 's/^released-versions=//p' "${meta}")"
 	commit_time="$(sed -n 's/^commit-time=//p' "${meta}")"
 	RELEASED_VERSIONS="${released}" COMMIT_TIME="${commit_time}" bash scripts/release/configure.sh
+	refresh_gcr_token
 	bash scripts/release/exact-tags.sh
 
 	log "attempt ${attempt}/${attempts}: ${up_cmd[*]} (targets: ${targets[*]})"
