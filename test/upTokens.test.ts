@@ -62,12 +62,13 @@ describe("up.sh: a fresh gcr.io access token for every attempt", function () {
       path.join(release, "exact-tags.sh"),
       `printf '%s\\n' "\${GCR_TOKEN:-<unset>}" >>"$RUNNER_TEMP/guard-tokens"; : >"$RUNNER_TEMP/exact-tags.out"`,
     );
-    // steps.ts through ts-node: the targets, and one live lock of another host.
+    // steps.ts through ts-node: the targets, one live lock of another host, nothing left to reap.
     script(
       path.join(tree, "node_modules", ".bin", "ts-node"),
       `case "$3" in
 targets) echo 'urn:pulumi:prod::p::cq-release:image:PluginImage::plugin' ;;
 state-locks) printf 'live\\tgs://state/.pulumi/locks/l.json\\tother@runner (pid 1)\\n' ;;
+reap) ;;
 *) exit 2 ;;
 esac`,
     );
