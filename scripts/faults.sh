@@ -162,14 +162,20 @@ errors() { grep '^::error::' "${work}/$1/up.out" || true; }
 # the whole registry equals the tag model (test/history/model.ts, an independent reading of the tag
 # rules) of the releases converged so far, both ways, with TAG's tags on the digest this run
 # reported and exact tags where they first were (test/history/check.ts).
+# record_step TAG: TAG's release, once, into the steps the model is run on.
+record_step() {
+	local sha line
+	sha="$(git rev-parse "$1^{commit}")"
+	line="$1 ${sha} ${sha}"
+	grep -qxF "${line}" "${work}/releases.steps" 2>/dev/null || printf '%s\n' "${line}" >>"${work}/releases.steps"
+}
 converged() {
-	local sha digest
+	local digest
 	jq -e --arg v "$2" '.version == $v and (.imageDigest | startswith("sha256:")) and (.platformDigests | length == 2)' \
 		"${work}/$1/outputs.json" >/dev/null || die "$1: incomplete outputs: $(cat "${work}/$1/outputs.json" 2>/dev/null)"
 	registry_ok "$1"
-	sha="$(git rev-parse "$2^{commit}")"
 	digest="$(jq -r .imageDigest "${work}/$1/outputs.json")"
-	printf '%s %s %s\n' "$2" "${sha}" "${sha}" >>"${work}/releases.steps"
+	record_step "$2"
 	tsnode test/history/check.ts check --steps "${work}/releases.steps" --repository "${image#*/}" \
 		--ledger "${work}/ledger.json" --digest "$2=${digest}" >"${work}/model-$1.txt" 2>&1 ||
 		die "$1: the registry is not the model of the releases so far: $(cat "${work}/model-$1.txt")"
@@ -321,6 +327,8 @@ for fault in "${faults[@]}"; do
 		((ra == 0 && rb == 0)) || die "${fault}: exit ${ra}/${rb}: $(errors "${fault}-a") $(errors "${fault}-b")"
 		grep -qh "the stack is locked by another update" "${work}/${fault}-a/up.out" "${work}/${fault}-b/up.out" ||
 			die "${fault}: neither run waited for the lock"
+		# Both have released: the model holds both before either is checked.
+		record_step "${tag}"
 		converged "${fault}-b" "${older}"
 		converged "${fault}-a" "${tag}"
 		rows+=("${fault}|two new versions at once; one waited on the lock|both converged; latest on the higher|$((SECONDS - s))")
@@ -330,6 +338,8 @@ for fault in "${faults[@]}"; do
 		rm -rf "${work}/checkout-local"
 		cp -a "${repo}" "${work}/checkout-local"
 		rm -rf "${work}/checkout-local/.pulumi-local"
+		# A change to the plugin's code, so the build compiles and links (seconds to kill it in).
+		printf '\nvar faultsLocalUp = "%s"\n' "${tag}" >>"${work}/checkout-local/plugin/main.go"
 		local_locks="${work}/checkout-local/.pulumi-local/.pulumi/locks"
 		start_local "${fault}" "${work}/checkout-local"
 		wait_log "${fault}" "${UPDATING}"
