@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", "plugin/", "policy/node_modules/", "policy/bin/"] },
+  { ignores: ["node_modules/", "bin/", "plugin/", "policy/node_modules/", "policy/bin/", ".stryker-tmp/", "reports/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
