@@ -81,11 +81,14 @@ minor=2
 # new_tag [src]: a new commit and tag vX.Y.0, in $tag (a new version: the images are built and
 # pushed again); with `src`, the commit changes the plugin's code, so the build compiles and links
 # again (seconds, not milliseconds, to inject a fault into).
+# The change carries this run's id: BuildKit's cache outlives a run on a warm machine, and a change
+# made identically by an earlier run would be a cache hit with no build left to fault.
+RUN_ID="$(date +%s%N)-$$"
 new_tag() {
 	minor=$((minor + 1))
 	local t="v1.${minor}.0"
 	if [[ "${1:-}" == src ]]; then
-		printf '\nvar faultsRehearsal%d = "%s"\n' "${minor}" "${t}" >>plugin/main.go
+		printf '\nvar faultsRehearsal%d = "%s %s"\n' "${minor}" "${t}" "${RUN_ID}" >>plugin/main.go
 		git add plugin/main.go
 	fi
 	GIT_AUTHOR_DATE="2025-02-${minor}T08:00:00Z" GIT_COMMITTER_DATE="2025-02-${minor}T08:00:00Z" \
@@ -339,7 +342,7 @@ for fault in "${faults[@]}"; do
 		cp -a "${repo}" "${work}/checkout-local"
 		rm -rf "${work}/checkout-local/.pulumi-local"
 		# A change to the plugin's code, so the build compiles and links (seconds to kill it in).
-		printf '\nvar faultsLocalUp = "%s"\n' "${tag}" >>"${work}/checkout-local/plugin/main.go"
+		printf '\nvar faultsLocalUp = "%s %s"\n' "${tag}" "${RUN_ID}" >>"${work}/checkout-local/plugin/main.go"
 		local_locks="${work}/checkout-local/.pulumi-local/.pulumi/locks"
 		start_local "${fault}" "${work}/checkout-local"
 		wait_log "${fault}" "${UPDATING}"

@@ -32,9 +32,12 @@ registry_snapshot() {
 }
 
 registry_reset() {
-	local tag digest code
-	# Digests first: deleting a manifest takes every tag naming it along.
+	local tag digest code snapshot
+	# Digests first: deleting a manifest takes every tag naming it along. The snapshot is whole
+	# before the first delete (streamed, its later lookups would 404 on tags deleted meanwhile).
+	snapshot="$(registry_snapshot "$1")" || return 1
 	while read -r tag digest; do
+		[[ -n "${tag}" ]] || continue
 		[[ "${tag}" == buildcache-* ]] && continue
 		code="$(curl -sS --cacert "${CQ_REGISTRY_CA:?}" -o /dev/null -w '%{http_code}' -X DELETE \
 			"https://${CQ_REGISTRY:?}/v2/$1/manifests/${digest}")"
@@ -43,7 +46,7 @@ registry_reset() {
 			printf 'registry_reset: DELETE %s@%s (%s): HTTP %s\n' "$1" "${digest}" "${tag}" "${code}" >&2
 			return 1
 		fi
-	done < <(registry_snapshot "$1")
+	done <<<"${snapshot}"
 	if registry_tags "$1" | grep -qv '^buildcache-'; then
 		printf 'registry_reset: %s still has release tags\n' "$1" >&2
 		return 1
