@@ -8,13 +8,11 @@ import (
 	"github.com/cloudquery/plugin-sdk/v4/serve"
 
 	"github.com/infobloxopen/cq-source-s3/internal/cqplugin"
+	"github.com/infobloxopen/cq-source-s3/plugin"
 )
 
-// Version is set at build time: -ldflags "-X main.Version=v1.2.3".
-var Version = "development"
-
 func main() {
-	if err := serve.Plugin(cqplugin.New(Version)).Serve(context.Background()); err != nil {
+	if err := serve.Plugin(cqplugin.New(plugin.Version)).Serve(context.Background()); err != nil {
 		log.Fatal(err)
 	}
 }

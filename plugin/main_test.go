@@ -48,7 +48,7 @@ func TestServeBinary(t *testing.T) {
 	bin, wantVersion := os.Getenv(envBinary), os.Getenv(envVersion)
 	if bin == "" {
 		bin, wantVersion = filepath.Join(t.TempDir(), "cq-source-s3"), testVersion
-		build := exec.Command("go", "build", "-ldflags", "-s -w -X main.Version="+testVersion, "-o", bin, ".")
+		build := exec.Command("go", "build", "-ldflags", "-s -w -X github.com/infobloxopen/cq-source-s3/plugin.Version="+testVersion, "-o", bin, ".")
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build: %v\n%s", err, out)
 		}
@@ -108,7 +108,7 @@ func TestServeBinary(t *testing.T) {
 	}
 	version, err := pc.GetVersion(ctx, &pluginv3.GetVersion_Request{})
 	if err != nil || version.Version != wantVersion {
-		t.Fatalf("GetVersion = %v, %v; want %s (from -ldflags -X main.Version)", version, err, wantVersion)
+		t.Fatalf("GetVersion = %v, %v; want %s (from -ldflags -X <module>/plugin.Version)", version, err, wantVersion)
 	}
 
 	// A bad spec is refused at Init with a message naming the key.

@@ -29,8 +29,8 @@ done
 
 # The build line below must stay identical to the Dockerfile's; fail on drift.
 # shellcheck disable=SC2016 # ${VERSION} is Dockerfile text, not a shell expansion
-build_flags='go build -trimpath -ldflags "-s -w -X main.Version=${VERSION}" -o /out/cq-source-s3 .'
-if ! grep -qF -- "$build_flags" "$dockerfile"; then
+build_flags='go build -o /out/cq-source-s3 -buildmode=exe -ldflags "-s  -w -X github.com/infobloxopen/cq-source-s3/plugin.Version=${VERSION} -X github.com/infobloxopen/cq-source-s3/resources/plugin.Version=${VERSION}" .'
+if ! grep -qF -- "$build_flags" "$dockerfile" || ! grep -qxF 'ENV GOFLAGS="-trimpath -tags=grpcnotrace"' "$dockerfile"; then
   die "Dockerfile no longer contains the build command this script verifies: $build_flags"
 fi
 
@@ -41,11 +41,11 @@ cd "$plugin_dir"
 for arch in amd64 arm64; do
   bin="${out}/cq-source-s3-${arch}"
   echo "== build linux/${arch}"
-  CGO_ENABLED=0 GOOS=linux GOARCH="$arch" GOTOOLCHAIN=local \
-    go build -trimpath -ldflags "-s -w -X main.Version=${version}" -o "$bin" .
+  CGO_ENABLED=0 GOOS=linux GOARCH="$arch" GOTOOLCHAIN=local GOFLAGS="-trimpath -tags=grpcnotrace" \
+    go build -o "$bin" -buildmode=exe -ldflags "-s  -w -X github.com/infobloxopen/cq-source-s3/plugin.Version=${version} -X github.com/infobloxopen/cq-source-s3/resources/plugin.Version=${version}" .
 
   info="$(go version -m "$bin")"
-  for want in "build	CGO_ENABLED=0" "build	GOARCH=${arch}" "build	GOOS=linux" "build	-trimpath=true"; do
+  for want in "build	CGO_ENABLED=0" "build	GOARCH=${arch}" "build	GOOS=linux" "build	-trimpath=true" "build	-tags=grpcnotrace"; do
     grep -qF -- "$want" <<<"$info" || die "linux/${arch}: 'go version -m' lacks '${want}'"
   done
 

@@ -2,6 +2,7 @@
 package cqplugin
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -10,24 +11,36 @@ import (
 
 	"github.com/infobloxopen/cq-source-s3/internal/client"
 	"github.com/infobloxopen/cq-source-s3/internal/spec"
+	identity "github.com/infobloxopen/cq-source-s3/plugin"
 )
 
-// Name and Team identify the plugin to the CloudQuery CLI.
-const (
-	Name = "s3"
-	Team = "infobloxopen"
-)
-
-// New returns the plugin reporting version (set at build time in main).
+// New returns the plugin reporting version (set at link time in <module>/plugin).
 func New(version string) *plugin.Plugin {
-	return plugin.NewPlugin(Name, version, newClient,
-		plugin.WithKind(string(plugin.KindSource)),
-		plugin.WithTeam(Team),
+	return plugin.NewPlugin(identity.Name, version, newClient,
+		plugin.WithKind(identity.Kind),
+		plugin.WithTeam(identity.Team),
 		plugin.WithJSONSchema(spec.JSONSchema),
+		plugin.WithBuildTargets(BuildTargets()),
 	)
 }
 
+// BuildTargets are the SDK's default targets for `package` (linux, darwin and windows; CGO off),
+// each built with identity.GoFlags, as the image's binaries are: the SDK would otherwise set
+// GOFLAGS to its tags alone and drop -trimpath, and the Hub zips' linux binaries would differ from
+// the image's.
+func BuildTargets() []plugin.BuildTarget {
+	targets := make([]plugin.BuildTarget, 0, len(plugin.DefaultBuildTargets))
+	for _, t := range plugin.DefaultBuildTargets {
+		targets = append(targets, plugin.BuildTarget{OS: t.OS, Arch: t.Arch, Env: []string{"GOFLAGS=" + identity.GoFlags}})
+	}
+	return targets
+}
+
 func newClient(ctx context.Context, logger zerolog.Logger, specBytes []byte, opts plugin.NewClientOptions) (plugin.Client, error) {
+	// `package` (tables.json) and the CLI's docs ask without a spec: no bucket, so no tables.
+	if opts.NoConnection && len(bytes.TrimSpace(specBytes)) == 0 {
+		return client.New(ctx, logger, spec.Spec{}, nil, true)
+	}
 	s, err := spec.Parse(specBytes)
 	if err != nil {
 		return nil, err

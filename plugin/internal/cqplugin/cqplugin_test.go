@@ -2,11 +2,14 @@ package cqplugin
 
 import (
 	"encoding/json"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 
 	"github.com/infobloxopen/cq-source-s3/internal/spec"
+	identity "github.com/infobloxopen/cq-source-s3/plugin"
 )
 
 func TestPluginIdentity(t *testing.T) {
@@ -51,5 +54,47 @@ func TestSpecSchemaAgreesWithParser(t *testing.T) {
 				t.Fatalf("spec.Parse err = %v, want valid=%v", err, tt.valid)
 			}
 		})
+	}
+}
+
+// `package` (tables.json) asks with no spec and no connection: no tables, no error. A sync
+// with no spec is still refused, naming the missing key.
+func TestInitWithoutSpec(t *testing.T) {
+	p := New("v1.2.3")
+	if err := p.Init(t.Context(), nil, plugin.NewClientOptions{NoConnection: true}); err != nil {
+		t.Fatalf("Init(no spec, NoConnection) = %v", err)
+	}
+	tables, err := p.Tables(t.Context(), plugin.TableOptions{Tables: []string{"*"}})
+	if err != nil || len(tables) != 0 {
+		t.Fatalf("Tables = %v, %v; want none", tables, err)
+	}
+	err = New("v1.2.3").Init(t.Context(), nil, plugin.NewClientOptions{})
+	if err == nil || !strings.Contains(err.Error(), "bucket") {
+		t.Fatalf("Init(no spec) = %v; want an error naming bucket", err)
+	}
+}
+
+// `package` builds every default target of the SDK, each with the image's GOFLAGS (and no tags
+// of its own, which would replace them), and the Dockerfile sets the same GOFLAGS.
+func TestBuildTargetsAreTheImages(t *testing.T) {
+	var got, want []string
+	for _, tg := range plugin.DefaultBuildTargets {
+		want = append(want, tg.OS+"/"+tg.Arch)
+	}
+	for _, tg := range New("v1.2.3").Targets() {
+		got = append(got, tg.OS+"/"+tg.Arch)
+		if tg.CGO || len(tg.Tags) != 0 || strings.Join(tg.Env, " ") != "GOFLAGS="+identity.GoFlags {
+			t.Errorf("%s/%s: CGO %v, tags %v, env %v; want no CGO, no tags, GOFLAGS=%s", tg.OS, tg.Arch, tg.CGO, tg.Tags, tg.Env, identity.GoFlags)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("targets %v, want the SDK's defaults %v", got, want)
+	}
+	dockerfile, err := os.ReadFile("../../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := "ENV GOFLAGS=\"" + identity.GoFlags + "\""; !strings.Contains(string(dockerfile), "\n"+line+"\n") {
+		t.Errorf("the Dockerfile lacks the line %s", line)
 	}
 }

@@ -79,7 +79,8 @@ func TestSchemaAgreesWithParser(t *testing.T) {
 	}
 }
 
-// The README's spec reference has one row per key of the schema.
+// The README's spec reference has one row per key of the schema; the Hub's docs/configuration.md
+// has the same rows (key, type, default).
 func TestReadmeDocumentsEveryKey(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -90,13 +91,26 @@ func TestReadmeDocumentsEveryKey(t *testing.T) {
 		t.Fatal(`README.md has no "## Spec reference" section`)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
-	var documented []string
-	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|").FindAllStringSubmatch(section, -1) {
-		documented = append(documented, m[1])
-	}
+	readmeRows := specRows(section)
+	documented := slices.Sorted(maps.Keys(readmeRows))
 	keys := slices.Sorted(maps.Keys(schemaProperties(t)))
-	slices.Sort(documented)
 	if !slices.Equal(documented, keys) {
 		t.Fatalf("README.md's spec reference documents %v; the schema has %v", documented, keys)
 	}
+	hub, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hubRows := specRows(string(hub)); !maps.Equal(hubRows, readmeRows) {
+		t.Fatalf("docs/configuration.md's rows %v differ from README.md's %v", hubRows, readmeRows)
+	}
+}
+
+// specRows: key → "type | default" of each spec table row in text.
+func specRows(text string) map[string]string {
+	rows := map[string]string{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| ([^|]+) \\| ([^|]+) \\|").FindAllStringSubmatch(text, -1) {
+		rows[m[1]] = m[2] + " | " + m[3]
+	}
+	return rows
 }
