@@ -141,7 +141,7 @@ runuser -u "${RUNNER}" -- env -i \
 	HOME="${home}" USER="${RUNNER}" LOGNAME="${RUNNER}" LANG=C.UTF-8 CI=true \
 	PATH="/usr/local/go/bin:${home}/go/bin:/usr/local/bin:/usr/bin:/bin" \
 	NODE_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}" \
-	CQ_DATA_DIR="${work}/data" \
+	CQ_DATA_DIR="${work}/data" CQ_E2E_DIST_RECORD="${CQ_E2E_DIST_RECORD:-}" \
 	bash -c 'set -euo pipefail
 		cd "$1"
 		[[ "$(id -u)" -ne 0 ]] || { echo "still root" >&2; exit 1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the release (docs/rehearsal.md, "End-to-end test"), in one rehearsal session
 # (scripts/with-services.sh: toolchain, services, base images, a temporary copy of the tree):
-#   mocha test/e2e/*.e2e.ts on the copy → the CloudQuery sync test (test/e2e/sync/run.sh <image-ref>).
+#   mocha test/e2e/*.e2e.ts on the copy → the CloudQuery sync test (test/e2e/sync/run.sh <image-ref>
+#   <dist dir>: the image, then the GitHub Release zip as `registry: local` and `registry: github`).
 # The copy keeps the experiments (edits to index.ts and plugin/main.go) out of the checkout.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +20,11 @@ if [[ ! -f test/e2e/sync/run.sh ]]; then
 	log "FAIL: test/e2e/sync/run.sh is missing: the CloudQuery sync through ${ref} was not tested"
 	exit 1
 fi
-log "CloudQuery sync through ${ref}"
-bash test/e2e/sync/run.sh "${ref}"
+dist="$(cat "${CQ_SESSION_DIR}/dist-dir" 2>/dev/null || true)"
+if [[ -z "${dist}" || ! -d "${dist}" ]]; then
+	log "FAIL: no dist directory from the e2e (${CQ_SESSION_DIR}/dist-dir): the zips' syncs were not tested"
+	exit 1
+fi
+log "CloudQuery sync through ${ref} and the zips of ${dist}"
+bash test/e2e/sync/run.sh "${ref}" "${dist}"
 log "passed in $((SECONDS - t0)) s"

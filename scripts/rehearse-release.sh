@@ -318,17 +318,31 @@ STACK_OUTPUTS="$(cat "${RUNNER_TEMP}/outputs.json")" bash scripts/release/visibi
 expect "anonymous pull findings" "$(jq -c 'map({key, pull, severity})' "${RUNNER_TEMP}/visibility.json")" \
 	'[{"key":"local","pull":"works","severity":"ok"}]'
 
+# --- every other door: the dist target on the same BuildKit, with the image's build args ------
+log "step dist"
+t=${SECONDS}
+bash scripts/release/dist.sh
+dist_s=$((SECONDS - t))
+expect "dist: GitHub Release zips" "$(cd "${RUNNER_TEMP}/dist/github" && ls)" "$(printf '%s\n' checksums.txt \
+	cq-source-s3_darwin_amd64.zip cq-source-s3_darwin_arm64.zip cq-source-s3_linux_amd64.zip cq-source-s3_linux_arm64.zip cq-source-s3_windows_amd64.zip)"
+expect "dist: Hub package version" "$(jq -r '[.name, .team, .kind, .version] | join(" ")' "${RUNNER_TEMP}/dist/hub/package.json")" "s3 infobloxopen source ${TAG}"
+log "ok: dist in ${dist_s} s"
+
 # --- notes and the GitHub Release (a stand-in gh records what would be sent) -----------------
 log "step notes"
 mkdir -p "${work}/bin"
 cat >"${work}/bin/gh" <<EOF
 #!/usr/bin/env bash
-# Stand-in for the GitHub CLI: records each call, answers generate-notes, knows no Release.
+# Stand-in for the GitHub CLI: records each call, answers generate-notes; knows no Release, unless
+# GH_STANDIN_CHECKSUMS names the checksums.txt of an existing one.
 printf '%s\n' "\$*" >>"${work}/gh.calls"
 case "\$1 \${2:-}" in
 "api --method") printf '## What%s Changed\n* rehearsal change\n' "'" ;;
-"release view") exit 1 ;;
-"release create" | "release edit") ;;
+"release view") [[ -n "\${GH_STANDIN_CHECKSUMS:-}" ]] ;;
+"release download")
+	while [[ \$# -gt 0 && "\$1" != --output ]]; do shift; done
+	cp "\${GH_STANDIN_CHECKSUMS:?}" "\$2" ;;
+"release create" | "release edit" | "release upload") ;;
 *) exit 2 ;;
 esac
 EOF
@@ -350,11 +364,30 @@ grep -qF "no Release without SBOMs and provenance" "${work}/no-evidence.log" || 
 log "ok: no evidence, no Release"
 log "step assets"
 evidence assets
-PATH="${work}/bin:${PATH}" GH_REPO="${GITHUB_REPOSITORY}" GH_TOKEN=unused bash scripts/release/github-release.sh
+gh_release() { PATH="${work}/bin:${PATH}" GH_REPO="${GITHUB_REPOSITORY}" GH_TOKEN=unused bash scripts/release/github-release.sh; }
+mv "${RUNNER_TEMP}/dist" "${RUNNER_TEMP}/dist.away"
+if gh_release 2>"${work}/no-zips.log"; then die "github-release.sh created a Release without its zips"; fi
+grep -qF "no Release without its zips" "${work}/no-zips.log" || die "$(cat "${work}/no-zips.log")"
+mv "${RUNNER_TEMP}/dist.away" "${RUNNER_TEMP}/dist"
+log "ok: no zips, no Release"
+gh_release
 bash scripts/release/visibility.sh enforce
 a="${RUNNER_TEMP}/assets/${image##*/}-${TAG}"
+z="${RUNNER_TEMP}/dist/github"
 expect "gh release call" "$(grep '^release create' "${work}/gh.calls")" \
-	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false ${a}-linux-amd64.cdx.json ${a}-linux-amd64.spdx.json ${a}-linux-arm64.cdx.json ${a}-linux-arm64.spdx.json ${a}.provenance.json"
+	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false ${a}-linux-amd64.cdx.json ${a}-linux-amd64.spdx.json ${a}-linux-arm64.cdx.json ${a}-linux-arm64.spdx.json ${a}.provenance.json ${z}/cq-source-s3_darwin_amd64.zip ${z}/cq-source-s3_darwin_arm64.zip ${z}/cq-source-s3_linux_amd64.zip ${z}/cq-source-s3_linux_arm64.zip ${z}/cq-source-s3_windows_amd64.zip ${z}/checksums.txt"
+# A re-run: the Release exists with these zips (same checksums.txt) → the same bytes again; with
+# another build's zips → refused, nothing edited or uploaded.
+GH_STANDIN_CHECKSUMS="${z}/checksums.txt" gh_release 2>"${work}/rerun-same.log" || die "re-run with equal zips: $(cat "${work}/rerun-same.log")"
+grep -qF "its zips equal this run's" "${work}/rerun-same.log" || die "re-run with equal zips: $(cat "${work}/rerun-same.log")"
+sed 's/^[0-9a-f]/0/' "${z}/checksums.txt" >"${work}/other-checksums.txt"
+: >"${work}/gh.calls"
+if GH_STANDIN_CHECKSUMS="${work}/other-checksums.txt" gh_release 2>"${work}/rerun-other.log"; then
+	die "a re-run replaced the zips of another build"
+fi
+grep -qF "already has zips of another build" "${work}/rerun-other.log" || die "$(cat "${work}/rerun-other.log")"
+expect "re-run with other zips: gh edit/upload calls" "$(grep -cE '^release (edit|upload|create)' "${work}/gh.calls" || true)" 0
+log "ok: Release zips are immutable (equal: re-uploaded; other: refused)"
 expect "provenance asset commit" "$(jq -r '.predicate.buildDefinition.resolvedDependencies[0].digest.gitCommit' "${a}.provenance.json")" "${GITHUB_SHA}"
 expect "SPDX asset of arm64" "$(jq -r --arg d "${arm64}" 'tostring | contains($d)' "${a}-linux-arm64.spdx.json")" true
 

@@ -294,6 +294,142 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
     }
   });
 
+  it("every door: the dist build's Hub package and GitHub zips hold the image's binaries", async function () {
+    // scripts/release/dist.sh, as the release job runs it: the Dockerfile's `dist` target with the
+    // image's build args (the stack output imageBuildArgs) on the same BuildKit.
+    const runnerTemp = fs.mkdtempSync(path.join(outDir, "dist-runner-"));
+    fs.writeFileSync(path.join(runnerTemp, "outputs.json"), JSON.stringify(outputs));
+    const dist = (dest: string) => {
+      const t0 = Date.now();
+      execFileSync("bash", [path.join(workDir, "scripts/release/dist.sh"), dest], {
+        env: { ...process.env, RUNNER_TEMP: runnerTemp },
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+      return ((Date.now() - t0) / 1000).toFixed(1);
+    };
+    const first = path.join(outDir, "dist");
+    const firstS = dist(first);
+    const hub = path.join(first, "hub");
+    const github = path.join(first, "github");
+
+    // The Hub package, as the SDK's `package` writes it.
+    const pkg = JSON.parse(fs.readFileSync(path.join(hub, "package.json"), "utf8"));
+    assert.deepStrictEqual(
+      { ...pkg, supported_targets: undefined },
+      {
+        schema_version: 1,
+        name: "s3",
+        team: "infobloxopen",
+        kind: "source",
+        message: `cq-source-s3 ${E2E.version}`,
+        version: E2E.version,
+        protocols: [3],
+        supported_targets: undefined,
+        package_type: "native",
+      },
+    );
+    const targets = (pkg.supported_targets as { os: string; arch: string; path: string; checksum: string }[])
+      .map((t) => `${t.os}/${t.arch}`)
+      .sort();
+    assert.deepStrictEqual(targets, [
+      "darwin/amd64",
+      "darwin/arm64",
+      "linux/amd64",
+      "linux/arm64",
+      "windows/amd64",
+    ]);
+    for (const t of pkg.supported_targets as { os: string; arch: string; path: string; checksum: string }[]) {
+      assert.strictEqual(t.path, `plugin-s3-${E2E.version}-${t.os}-${t.arch}.zip`);
+      const sum = execFileSync("sha256sum", [path.join(hub, t.path)], { encoding: "utf8" }).split(" ")[0];
+      assert.strictEqual(t.checksum, `sha256:${sum}`, `${t.path}: package.json's checksum`);
+    }
+    // Tables come from the bucket at sync time: none without a spec (plugin/README.md).
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(hub, "tables.json"), "utf8")), []);
+    assert.deepStrictEqual(fs.readdirSync(path.join(hub, "docs")).sort(), [
+      "configuration.md",
+      "overview.md",
+    ]);
+    assert.deepStrictEqual(
+      JSON.parse(fs.readFileSync(path.join(hub, "spec_json_schema.json"), "utf8")),
+      JSON.parse(fs.readFileSync(path.join(workDir, "plugin/internal/spec/schema.json"), "utf8")),
+    );
+
+    // The GitHub Release assets: checksums.txt in sha256sum format over the five zips.
+    const zips = fs
+      .readdirSync(github)
+      .filter((f) => f.endsWith(".zip"))
+      .sort();
+    assert.deepStrictEqual(
+      zips,
+      targets.map((t) => `cq-source-s3_${t.replace("/", "_")}.zip`),
+    );
+    execFileSync("sha256sum", ["--quiet", "-c", "checksums.txt"], { cwd: github });
+    const unzipped = (zip: string) => {
+      const dir = fs.mkdtempSync(path.join(outDir, "unzip-"));
+      execFileSync("unzip", ["-q", zip, "-d", dir]);
+      const names = fs.readdirSync(dir);
+      assert.strictEqual(names.length, 1, `${zip} holds ${names}`);
+      return path.join(dir, names[0]);
+    };
+    for (const arch of ARCHES) {
+      const fromGithub = unzipped(path.join(github, `cq-source-s3_linux_${arch}.zip`));
+      assert.strictEqual(path.basename(fromGithub), "cq-source-s3");
+      assert.strictEqual(fs.statSync(fromGithub).mode & 0o777, 0o755, "the binary is executable as unzipped");
+      const fromHub = unzipped(path.join(hub, `plugin-s3-${E2E.version}-linux-${arch}.zip`));
+      const image = fs.readFileSync(binaries[arch]);
+      assert.ok(
+        image.equals(fs.readFileSync(fromGithub)),
+        `linux/${arch}: the GitHub zip's binary is not the image's`,
+      );
+      assert.ok(
+        image.equals(fs.readFileSync(fromHub)),
+        `linux/${arch}: the Hub zip's binary is not the image's`,
+      );
+    }
+    // darwin and windows: format and target, from the binaries' own build info.
+    for (const [goos, goarch, entry] of [
+      ["darwin", "amd64", "cq-source-s3"],
+      ["darwin", "arm64", "cq-source-s3"],
+      ["windows", "amd64", "cq-source-s3.exe"],
+    ]) {
+      const bin = unzipped(path.join(github, `cq-source-s3_${goos}_${goarch}.zip`));
+      assert.strictEqual(path.basename(bin), entry);
+      const info = execFileSync("go", ["version", "-m", bin], { encoding: "utf8" });
+      for (const want of [
+        `GOOS=${goos}`,
+        `GOARCH=${goarch}`,
+        "CGO_ENABLED=0",
+        "-trimpath=true",
+        "-tags=grpcnotrace",
+        "-buildmode=exe",
+      ]) {
+        assert.ok(info.includes(want), `${goos}/${goarch}: go version -m lacks ${want}:\n${info}`);
+      }
+      const raw = fs.readFileSync(bin);
+      // Mach-O 64-bit little-endian, or a PE file's MZ header.
+      const magic = raw.subarray(0, goos === "windows" ? 2 : 4).toString("hex");
+      assert.strictEqual(magic, goos === "windows" ? "4d5a" : "cffaedfe", `${goos}/${goarch}: file magic`);
+      // -trimpath keeps -ldflags out of the build info; the stamped version is in the data.
+      assert.ok(raw.includes(Buffer.from(E2E.version)), `${goos}/${goarch}: no ${E2E.version} stamped`);
+    }
+
+    // Reproducible: every file's SHA-256, for comparison with another cold build of this commit.
+    // .ci/run compares the record of its own e2e with that of the unprivileged run (another user,
+    // another BuildKit state, a fresh clone): two independent builds, byte for byte.
+    const files = execFileSync("find", [".", "-type", "f"], { cwd: first, encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .sort();
+    const record = execFileSync("sha256sum", files, { cwd: first, encoding: "utf8" });
+    fs.writeFileSync(path.join(outDir, "dist-dir"), `${first}\n`);
+    if ((process.env.CQ_E2E_DIST_RECORD ?? "") !== "")
+      fs.writeFileSync(process.env.CQ_E2E_DIST_RECORD as string, record);
+    console.log(`      dist: ${files.length} files in ${firstS} s`);
+    console.log(
+      `      ${fs.readFileSync(path.join(github, "checksums.txt"), "utf8").trim().replace(/\n/g, "\n      ")}`,
+    );
+  });
+
   it("preview pushes nothing, and its release plan (the PR comment) says no rebuild", async function () {
     const before = await reg.snapshot(repo);
     // The engine events of a real preview: what preview.yml's event log holds.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end sync through the published plugin image:
-#   bash test/e2e/sync/run.sh <image-ref>      e.g. 127.0.0.1:5000/rehearsal/cq-source-s3:test
+# End-to-end sync through the published plugin image, and through the release's other doors:
+#   bash test/e2e/sync/run.sh <image-ref> [<dist dir>]   e.g. 127.0.0.1:5000/rehearsal/cq-source-s3:test
 #
 # 1. builds the fixtures of this Go module (seed, destination, compare);
 # 2. starts its own in-memory gofakes3 on the gateway address of dockerd's `bridge` network
@@ -12,17 +12,21 @@
 #    `registry: docker` (S3 endpoint and static test keys in the spec: the CLI passes no host
 #    environment to the container) and the jsonl fixture destination as `registry: local`;
 # 5. compares the rows that came out with the rows put in, exactly, and requires the plugin's
-#    "malformed parquet" skip warning for the corrupt object.
+#    "malformed parquet" skip warning for the corrupt object;
+# 6. with <dist dir> (scripts/release/dist.sh's output), the same sync through the GitHub Release
+#    zip of linux/amd64: unpacked as `registry: local`, and as `registry: github` from the CLI's
+#    plugin cache filled from the zip (the download itself needs github.com).
 # Needs the rehearsal toolchain and services (npm run toolchain && npm run services:start).
 # Exits non-zero on any mismatch. Set CQ_E2E_KEEP=1 to keep the work directory.
 set -euo pipefail
 
-usage() { echo "usage: $0 <image-ref>" >&2; }
-if [[ $# -ne 1 || -z "$1" ]]; then
+usage() { echo "usage: $0 <image-ref> [<dist dir>]" >&2; }
+if [[ $# -lt 1 || $# -gt 2 || -z "$1" ]]; then
 	usage
 	exit 2
 fi
 IMAGE="$1"
+DIST="${2:-}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "${HERE}/../../.." && pwd)"
 # shellcheck source=scripts/env.sh
@@ -141,9 +145,11 @@ timeout 300 "${CQ_DOCKER}" pull --quiet "${IMAGE}" >/dev/null || die "cannot pul
 log "image id $("${CQ_DOCKER}" image inspect --format '{{.Id}}' "${IMAGE}"), repo digests $("${CQ_DOCKER}" image inspect --format '{{join .RepoDigests " "}}' "${IMAGE}")"
 
 # --- CloudQuery sync ------------------------------------------------------------------------
-# write_config FILE OUT_DIR [STATE_ADDRESS]: the CLI configuration: the source (the image) and
-# the jsonl destination writing into OUT_DIR; with STATE_ADDRESS, the source is incremental and
-# keeps its state in a jsonl state server there (registry: grpc).
+# write_config FILE OUT_DIR [STATE_ADDRESS]: the CLI configuration: the source (SOURCE_REGISTRY,
+# SOURCE_PATH and SOURCE_VERSION; the image unless set) and the jsonl destination writing into
+# OUT_DIR; with STATE_ADDRESS, the source is incremental and keeps its state in a jsonl state
+# server there (registry: grpc).
+SOURCE_REGISTRY=docker SOURCE_PATH="${IMAGE}" SOURCE_VERSION=""
 write_config() {
 	local file="$1" out="$2" state="${3:-}"
 	mkdir -p "${out}"
@@ -152,11 +158,12 @@ write_config() {
 kind: source
 spec:
   name: ${SOURCE_NAME}
-  registry: docker
-  path: ${IMAGE}
+  registry: ${SOURCE_REGISTRY}
+  path: ${SOURCE_PATH}
   tables: ["*"]
   destinations: ["jsonl"]
 EOF
+		if [[ -n "${SOURCE_VERSION}" ]]; then printf '  version: %s\n' "${SOURCE_VERSION}"; fi
 		if [[ -n "${state}" ]]; then
 			cat <<EOF
   backend_options:
@@ -283,4 +290,37 @@ sync_shards 2
 log "round 2: rows per shard $(rows_per_shard)"
 log "sharded: 2 rounds of ${SHARDS} shards in $((SECONDS - shard_start))s"
 
-log "PASS: sync ${sync_s}s, total $((SECONDS - start_s))s (image ${IMAGE})"
+# --- the other doors: the GitHub Release zip, as `registry: local` and as `registry: github` ---
+doors=""
+if [[ -n "${DIST}" ]]; then
+	zip="${DIST}/github/cq-source-s3_linux_amd64.zip"
+	[[ -f "${zip}" ]] || die "${zip} is missing (scripts/release/dist.sh)"
+	version="$(jq -r .version "${DIST}/hub/package.json")"
+	# door NAME: one full sync with SOURCE_* as set, compared with the bucket (which holds the
+	# incremental round's objects by now: -added).
+	door() {
+		local name="$1"
+		write_config "${WORK}/config-${name}.yml" "${WORK}/out-${name}"
+		(cd "${WORK}" && timeout --kill-after=10 "${SYNC_TIMEOUT}" cloudquery sync "config-${name}.yml" \
+			--cq-dir "${WORK}/.cq-${name}" --log-file-name "${WORK}/cloudquery-${name}.log" --log-level info \
+			--telemetry-level none >"${WORK}/cloudquery-${name}.out") ||
+			{ tail -n 40 "${WORK}/cloudquery-${name}.log" >&2; die "cloudquery sync through ${name} failed"; }
+		"${WORK}/bin/compare" -dir "${WORK}/out-${name}" -source-name "${SOURCE_NAME}" -added -log "${WORK}/cloudquery-${name}.log"
+		log "${name}: $(tr '\r' '\n' <"${WORK}/cloudquery-${name}.out" | grep -F 'Sync completed' | tail -n 1)"
+		doors+=" ${name}"
+	}
+	mkdir -p "${WORK}/local-door"
+	unzip -q -o "${zip}" -d "${WORK}/local-door"
+	SOURCE_REGISTRY=local SOURCE_PATH="${WORK}/local-door/cq-source-s3" SOURCE_VERSION=""
+	door local
+	# registry: github downloads github.com/<org>/cq-source-<name>/releases/download/<version>/
+	# cq-source-<name>_<os>_<arch>.zip into this cache path and uses a file already there as is.
+	cache="${WORK}/.cq-github/plugins/source/infobloxopen/s3/${version}"
+	mkdir -p "${cache}"
+	unzip -q -o "${zip}" cq-source-s3 -d "${cache}"
+	mv "${cache}/cq-source-s3" "${cache}/plugin"
+	SOURCE_REGISTRY=github SOURCE_PATH=infobloxopen/s3 SOURCE_VERSION="${version}"
+	door github
+fi
+
+log "PASS: sync ${sync_s}s, total $((SECONDS - start_s))s (image ${IMAGE}${doors:+; doors:${doors}})"
