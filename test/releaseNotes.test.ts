@@ -67,6 +67,30 @@ describe("renderReleaseNotes", () => {
     assert.match(body, /^kind: source$/m);
   });
 
+  it("gives every other door's spec lines: the Release's zips as registry github and local", () => {
+    for (const t of ["linux_amd64", "linux_arm64", "darwin_amd64", "darwin_arm64", "windows_amd64"]) {
+      assert.ok(body.includes(`\`cq-source-s3_${t}.zip\``), t);
+    }
+    assert.ok(body.includes("  registry: github\n  path: acme/s3\n  version: v1.2.3\n"));
+    assert.ok(body.includes("sha256sum --ignore-missing -c checksums.txt\n"));
+    assert.ok(body.includes("  registry: local\n  path: ./cq-source-s3\n"));
+    // Before the verify sections, after the image's spec.
+    const at = (s: string) => body.indexOf(s);
+    assert.ok(
+      at("registry: docker") < at("registry: github") &&
+        at("registry: local") < at("### Verify the signature"),
+    );
+  });
+
+  it("offers registry github only for a repository named cq-source-s3", () => {
+    const other = renderReleaseNotes({ ...base, repository: "acme/s3-plugin" });
+    assert.ok(!other.includes("registry: github\n"));
+    assert.ok(
+      other.includes("`registry: github` needs a repository named `cq-source-s3` (this one is `s3-plugin`)"),
+    );
+    assert.ok(other.includes("  registry: local\n"));
+  });
+
   it("gives a keyless cosign verify command bound to the release workflow at the tag", () => {
     for (const repo of [GCR, GHCR]) {
       assert.ok(

@@ -893,6 +893,7 @@ describe("releasePlan: the whole plan and the comment", () => {
         "- Platforms: `linux/amd64` update, `linux/arm64` update.",
         "- Tags pushed by this preview's version: `v0.0.0-pr.12`.",
         "- Leaving the stack: `latest`, `v1.2` (retained in the registry: `retainOnDelete`).",
+        "- Doors a release opens from this build: the image; on the GitHub Release, zips for `linux/amd64`, `linux/arm64`, `darwin/amd64`, `darwin/arm64`, `windows/amd64` and `checksums.txt`. The Hub package is built, not published.",
         "",
         "**Floating tags** if this commit is released as `v1.2.4` (the next patch release):",
         "- `latest`: `v1.2.3` (`sha256:0123456789ab`) → `v1.2.4`",

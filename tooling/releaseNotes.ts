@@ -222,6 +222,71 @@ function code(items: readonly string[]): string {
 }
 
 /** Renders the Markdown body of the GitHub Release for `input`; throws ReleaseNotesError on bad input. */
+/** The GitHub Release zips every release attaches (scripts/release/dist.sh; the SDK's targets). */
+export const RELEASE_ZIP_TARGETS = [
+  "linux/amd64",
+  "linux/arm64",
+  "darwin/amd64",
+  "darwin/arm64",
+  "windows/amd64",
+];
+/** The plugin's name (plugin/plugin/plugin.go): `registry: github` finds `cq-source-<name>`. */
+const PLUGIN_NAME = "s3";
+
+/**
+ * "Use with CloudQuery", after the image: the doors the Release's own assets open, as the spec
+ * lines a user pastes. `registry: github` downloads
+ * `<server>/<owner>/cq-source-<name>/releases/download/<version>/cq-source-<name>_<os>_<arch>.zip`,
+ * so it is offered only when the repository is named `cq-source-<name>`.
+ */
+function otherDoors(repository: string, version: string): string[] {
+  const [owner, name] = repository.split("/");
+  const zips = RELEASE_ZIP_TARGETS.map((t) => `\`cq-source-s3_${t.replace("/", "_")}.zip\``).join(", ");
+  const lines = [
+    `The same binary is attached to this Release for ${RELEASE_ZIP_TARGETS.length} targets: ${zips}, ` +
+      "with `checksums.txt` (SHA-256).",
+    "",
+  ];
+  if (name === `cq-source-${PLUGIN_NAME}`) {
+    lines.push(
+      "`registry: github` (the CLI downloads the zip for its platform from this Release):",
+      "",
+      "```yaml",
+      "kind: source",
+      "spec:",
+      `  name: ${PLUGIN_NAME}`,
+      "  registry: github",
+      `  path: ${owner}/${PLUGIN_NAME}`,
+      `  version: ${version}`,
+      '  tables: ["*"]',
+      '  destinations: ["<your-destination>"]',
+      "```",
+      "",
+    );
+  } else {
+    lines.push(
+      `\`registry: github\` needs a repository named \`cq-source-${PLUGIN_NAME}\` (this one is \`${name}\`): ` +
+        "use the binary instead.",
+      "",
+    );
+  }
+  lines.push(
+    "A binary (`registry: local`): download the zip for your platform and `checksums.txt`, then",
+    "",
+    "```sh",
+    "sha256sum --ignore-missing -c checksums.txt",
+    "unzip cq-source-s3_linux_amd64.zip   # the binary cq-source-s3 (cq-source-s3.exe on Windows)",
+    "```",
+    "",
+    "```yaml",
+    "  registry: local",
+    "  path: ./cq-source-s3",
+    "```",
+    "",
+  );
+  return lines;
+}
+
 export function renderReleaseNotes(input: ReleaseNotesInput): string {
   const { version, repository } = input;
   const prerelease = isPrerelease(version);
@@ -338,6 +403,7 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
     "    region: <region>",
     "```",
     "",
+    ...otherDoors(repository, version),
     "### Verify the signature",
     "",
     "Signed keyless with cosign by the release workflow at this tag (GitHub OIDC):",

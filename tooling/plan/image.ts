@@ -3,6 +3,7 @@
 // preview's version pushes or leaves. Reads docker-build Image and Index steps of the preview.
 import { PLUGIN_IMAGE_TYPE } from "../../lib/imageTarget";
 import { BASE_IMAGE_ARGS } from "../evidence";
+import { RELEASE_ZIP_TARGETS } from "../releaseNotes";
 import { code, shortDigest } from "./markdown";
 import { isObject, type Json, type PlanStep, shown, str, strings, UNKNOWN_VALUE } from "./previewJson";
 
@@ -195,6 +196,11 @@ export function renderImage(steps: readonly PlanStep[], outputs: Json): string[]
         (kept ? "(retained in the registry: `retainOnDelete`)." : "(**deleted from the registry**)."),
     );
   }
+  // The doors a release of this build opens (docs/release.md, "Every door, one build").
+  lines.push(
+    `- Doors a release opens from this build: the image; on the GitHub Release, zips for ` +
+      `${list(RELEASE_ZIP_TARGETS)} and \`checksums.txt\`. The Hub package is built, not published.`,
+  );
   return lines;
 }
 
