@@ -373,7 +373,47 @@ describe("evidence: a cosign failure is a verdict only when cosign could check",
       "MANIFEST_UNKNOWN: manifest unknown; map[Tag:sha256:1]",
       "MANIFEST_UNKNOWN: manifest unknown; map[Tag:sha256:1]",
     ],
+    // Each pattern alone, to its end of line (the next line is not part of the cause).
+    [
+      "TLS alert without x509, any case",
+      "Error: remote error: TLS: bad certificate\nretrying",
+      "TLS: bad certificate",
+    ],
+    ["DNS without dial", "lookup r on 127.0.0.53:53: no such host\nmore", "no such host"],
+    [
+      "refused on read, not on dial",
+      "read tcp 1.2.3.4:5->6.7.8.9:443: read: connection refused",
+      "connection refused",
+    ],
+    ["i/o timeout alone", "net/http: TLS handshake i/o timeout", "i/o timeout"],
+    [
+      "registry 500",
+      "unexpected status code 500 Internal Server Error\nError: x",
+      "500 Internal Server Error",
+    ],
+    ["registry 502", "status 502 Bad Gateway", "502 Bad Gateway"],
+    ["registry 504", "status 504 Gateway Timeout", "504 Gateway Timeout"],
+    [
+      "unauthorized",
+      "GET https://r/v2/: UNAUTHORIZED: authentication required",
+      "UNAUTHORIZED: authentication required",
+    ],
+    [
+      "no such repository",
+      "NAME_UNKNOWN: repository name not known to registry",
+      "NAME_UNKNOWN: repository name not known to registry",
+    ],
+    // Look-alikes that are not a cause: no verdict is invented from them either.
+    ["a number that only ends in 503", "size 1503 Bytes", undefined],
+    ["a status without its reason phrase", "unexpected status code 503 service unavailable", undefined],
+    ["a word that only contains DENIED", "UNDENIED_THING", undefined],
+    ["nothing recognisable", "Error: something else went wrong", undefined],
     // Checked, and the evidence did not match: the verdict's own status.
+    [
+      "a verdict after a registry error: the verdict wins",
+      "x509: certificate has expired\nError: none of the expected identities matched what was in the certificate",
+      undefined,
+    ],
     [
       "no signature",
       "Error: no signatures found\nmain.go:74: error during command execution: no signatures found",
