@@ -28,6 +28,10 @@
 #   notes     notes.sh + github-release.sh with a stand-in `gh` (GitHub is not reachable): the
 #             body names the digest and the verify command; the Release is created with the
 #             evidence as assets (refused without them), not "Latest", not a pre-release
+#   hub       hub-publish.sh with the real CLI against a stand-in Hub API on 127.0.0.1: refused
+#             without a key, before the plugin exists, with a key the Hub refuses (each with its
+#             one action); then published (the CLI's requests checked in order); a re-run is a
+#             no-op; another build of the same version is refused before anything is sent
 #   exact     the exact-tag guard (exact-tags.sh inside up.sh): a re-run of the tag re-tags without
 #             building and every tag of the repository keeps its digest, with the state intact and
 #             again from an empty state (the indexes re-created from the same sources must be
@@ -390,6 +394,55 @@ expect "re-run with other zips: gh edit/upload calls" "$(grep -cE '^release (edi
 log "ok: Release zips are immutable (equal: re-uploaded; other: refused)"
 expect "provenance asset commit" "$(jq -r '.predicate.buildDefinition.resolvedDependencies[0].digest.gitCommit' "${a}.provenance.json")" "${GITHUB_SHA}"
 expect "SPDX asset of arm64" "$(jq -r --arg d "${arm64}" 'tostring | contains($d)' "${a}-linux-arm64.spdx.json")" true
+
+# --- the Hub: hub-publish.sh against a stand-in Hub API (the CLI publishes for real) ----------
+# The stand-in (test/e2e/sync/internal/hubstandin) answers as the Hub does: a plugin must exist
+# before a version, finalized versions are immutable, writes need the API key.
+log "step hub"
+# shellcheck source=scripts/lib/hub.sh
+source "${ROOT}/scripts/lib/hub.sh"
+trap hub_stop EXIT
+hub_publish() { bash scripts/release/hub-publish.sh; }
+hub_start "${work}/hub-none" -api-key rehearsal-hub-key || die "the stand-in Hub did not start"
+export CLOUDQUERY_API_URL="${HUB_URL}"
+CLOUDQUERY_API_KEY="" refused "hub-publish.sh without an API key" "CLOUDQUERY_API_KEY is empty: set the stack's cloudqueryApiKey" hub_publish
+CLOUDQUERY_API_KEY=rehearsal-hub-key refused "hub-publish.sh before the plugin exists on the Hub" \
+	"the Hub has no plugin infobloxopen/source/s3 this key may publish (403): create it once at https://cloud.cloudquery.io" hub_publish
+hub_stop
+hub_start "${work}/hub" -api-key rehearsal-hub-key -plugin infobloxopen/source/s3 || die "the stand-in Hub did not start"
+export CLOUDQUERY_API_URL="${HUB_URL}"
+CLOUDQUERY_API_KEY=another-key refused "hub-publish.sh with a key the Hub refuses" "the Hub refused the API key (401)" hub_publish
+expect "hub: writes accepted with a refused key" "$(hub_writes | grep -vc ' 401$' || true)" 0
+export CLOUDQUERY_API_KEY=rehearsal-hub-key
+hub_publish 2>"${work}/hub-publish.log" || die "hub-publish.sh: $(tail -n 20 "${work}/hub-publish.log")"
+# What the CLI sent, in order: the draft, tables, docs, each target's upload URL and upload, finalize.
+v="/plugins/infobloxopen/source/s3/versions/${TAG}"
+want_writes="PUT ${v} 201
+PUT ${v}/tables 201
+POST ${v}/docs 201"
+for target in $(jq -r '.supported_targets[] | "\(.os)_\(.arch)"' "${RUNNER_TEMP}/dist/hub/package.json"); do
+	want_writes+=$'\n'"POST ${v}/assets/${target} 201"$'\n'"PUT /blobs/infobloxopen/source/s3/${TAG}/${target} 200"
+done
+want_writes+=$'\n'"PATCH ${v} 200"
+expect "hub: what the CLI published" "$(hub_writes | grep -v ' 401$')" "${want_writes}"
+log "ok: hub-publish.sh published ${TAG} through the real CLI: $(hub_writes | grep -c ' 20[01]$') writes, finalized"
+: >"${HUB_DIR}/requests.jsonl"
+hub_publish 2>"${work}/hub-rerun.log" || die "hub-publish.sh re-run: $(cat "${work}/hub-rerun.log")"
+grep -qF "already published with these checksums; nothing to do" "${work}/hub-rerun.log" || die "$(cat "${work}/hub-rerun.log")"
+expect "hub: writes of a re-run with the same package" "$(hub_writes | wc -l)" 0
+# Another build of the same version (one zip differs): refused before anything is sent.
+other="${work}/hub-other"
+rm -rf "${other}" && mkdir -p "${other}/dist" && cp -r "${RUNNER_TEMP}/dist/hub" "${other}/dist/hub"
+zip_path="${other}/dist/hub/$(jq -r '.supported_targets[0].path' "${other}/dist/hub/package.json")"
+printf 'another build' >>"${zip_path}"
+jq --arg c "sha256:$(sha256sum "${zip_path}" | cut -d' ' -f1)" '.supported_targets[0].checksum = $c' \
+	"${RUNNER_TEMP}/dist/hub/package.json" >"${other}/dist/hub/package.json"
+RUNNER_TEMP="${other}" refused "hub-publish.sh of another build of ${TAG}" \
+	"is already published on the Hub with other contents: linux_amd64 (Hub" hub_publish
+expect "hub: writes of a re-run with another build" "$(hub_writes | wc -l)" 0
+log "ok: the Hub version is immutable (same package: no-op; another build: refused, nothing sent)"
+hub_stop
+unset CLOUDQUERY_API_URL CLOUDQUERY_API_KEY
 
 # --- exact tags: re-runs re-tag without building; a moved tag is refused --------------------------
 local_up="${ROOT}/node_modules/.bin/ts-node --transpile-only scripts/release/local-up.ts"

@@ -10,7 +10,7 @@
 # more than that (cosign and syft are ≈ 8 of the ≈ 25 cold minutes):
 #   local    buildkit s3 pulumi docker-build   local:up/preview/destroy, test:faults, test:history
 #   e2e      local + cloudquery                test:e2e (the sync test runs the CloudQuery CLI)
-#   release  local + cosign syft               rehearse:release, bench
+#   release  local + cloudquery cosign syft    rehearse:release (its Hub step publishes with the CLI), bench
 #   all      every tool (the default)          npm run toolchain, test:all, CI
 # Re-running reuses everything already built (one stamp per tool, version and inputs).
 # Usage: bash scripts/toolchain.sh [PROFILE|TOOL]...    (then: source scripts/env.sh)
@@ -316,7 +316,7 @@ select_tools() {
 		all) want+=("${TOOLS[@]}") ;;
 		local) want+=("${LOCAL_TOOLS[@]}") ;;
 		e2e) want+=("${LOCAL_TOOLS[@]}" cloudquery) ;;
-		release) want+=("${LOCAL_TOOLS[@]}" cosign syft) ;;
+		release) want+=("${LOCAL_TOOLS[@]}" cloudquery cosign syft) ;;
 		docker-build) want+=(pulumi docker-build) ;;
 		*)
 			[[ " ${TOOLS[*]} " == *" ${arg} "* ]] ||

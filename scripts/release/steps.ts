@@ -35,6 +35,13 @@
 //       line each (tooling/stateLock.ts decides)
 //   steps.ts remove-lock --url <lock url>      deletes exactly that lock file (scripts/lib/stateLocks.ts)
 //   steps.ts reap --attempt <id>               ends the processes of attempt <id> (PULUMI_UP_ATTEMPT)
+//   steps.ts hub-guard --file dist/hub/package.json
+//       what the Hub holds for the package's exact version (tooling/hub.ts): `hub=publish` or
+//       `hub=published` (identical: nothing to do), the reason on stderr; exit 1 when it holds
+//       other contents. Reads CLOUDQUERY_API_URL (default the Hub's) and CLOUDQUERY_API_KEY
+//   steps.ts hub-error --file dist/hub/package.json < publish.log
+//       the one action for a failed `cloudquery plugin publish`, or nothing when its output
+//       names no known cause
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
@@ -47,6 +54,13 @@ import { GITHUB_OIDC_ISSUER } from "../../lib/release";
 import { judgeLocks, pidAlive } from "../../tooling/stateLock";
 import { reapAttempt, removeLock } from "../lib/stateLocks";
 import { anonymousReaders, checkAnonymousPulls } from "../../tooling/anonymousPull";
+import {
+  fetchHubVersion,
+  HUB_API_URL,
+  hubErrorAction,
+  hubPublishDecision,
+  parseHubPackage,
+} from "../../tooling/hub";
 import {
   eventOwnerType,
   findingLine,
@@ -136,6 +150,27 @@ function visibilityReport(file: string, format: string | undefined): string {
         `--format must be annotations, summary or failures, got ${JSON.stringify(format)}`,
       );
   }
+}
+
+function readHubPackage(file: string) {
+  try {
+    return parseHubPackage(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new ReleaseStepError(`${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The Hub's exact-version guard: `hub=publish|published`, the reason on stderr; refusal throws. */
+async function hubGuard(file: string): Promise<string> {
+  const pkg = readHubPackage(file);
+  const held = await fetchHubVersion(pkg, {
+    apiUrl: optionalEnv("CLOUDQUERY_API_URL") ?? HUB_API_URL,
+    apiKey: optionalEnv("CLOUDQUERY_API_KEY"),
+  });
+  const decision = hubPublishDecision(pkg, held);
+  if (decision.action === "refuse") throw new ReleaseStepError(decision.why);
+  process.stderr.write(`[hub] ${decision.why}\n`);
+  return outputLines({ hub: decision.action });
 }
 
 function main(argv: string[]): string | Promise<string> {
@@ -267,9 +302,15 @@ function main(argv: string[]): string | Promise<string> {
       const left = reapAttempt(values.attempt);
       return left.length > 0 ? `${left.join(" ")}\n` : "";
     }
+    case "hub-guard":
+      return hubGuard(values.file ?? "");
+    case "hub-error": {
+      const action = hubErrorAction(readFileSync(0, "utf8"), readHubPackage(values.file ?? ""));
+      return action === undefined ? "" : `${action}\n`;
+    }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|visibility|visibility-report|state-locks|remove-lock|reap> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|visibility|visibility-report|state-locks|remove-lock|reap|hub-guard|hub-error> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }
