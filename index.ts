@@ -53,6 +53,7 @@ if (cfg.enableRepoSettings && identity !== undefined && cfg.pulumiConfigPassphra
       PULUMI_BACKEND_URL: `gs://${cfg.stateBucket}`,
     },
     pulumiConfigPassphrase: cfg.pulumiConfigPassphrase,
+    cloudqueryApiKey: cfg.hubPublish ? cfg.cloudqueryApiKey : undefined,
   });
 }
 
@@ -81,6 +82,8 @@ export const registryLogins = cfg.enableImage ? loginsFor(cfg) : undefined;
 // Who is meant to pull each registry without credentials; the release's anonymous-pull check
 // compares it with what the registries answer (tooling/visibility.ts).
 export const registryVisibility = cfg.enableImage ? visibilityOf(cfg) : undefined;
+// Whether the release publishes to the CloudQuery Hub too (the workflow's hub job runs on it).
+export const hubPublish = cfg.hubPublish;
 export const version = cfg.version;
 export const commit = cfg.commit;
 export const workloadIdentityProvider = identity?.providerName;

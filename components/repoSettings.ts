@@ -1,4 +1,4 @@
-// Repository settings: what the workflows read (Actions variables, one secret), the `release`
+// Repository settings: what the workflows read (Actions variables and secrets), the `release`
 // environment that only release tags may deploy to, and a ruleset that protects release tags.
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
@@ -29,6 +29,11 @@ export interface RepoSettingsArgs {
   readonly variables: ActionsVariables;
   /** Value of the Actions secret PULUMI_CONFIG_PASSPHRASE; must be a Pulumi secret. */
   readonly pulumiConfigPassphrase: pulumi.Output<string>;
+  /**
+   * Value of the Actions secret CLOUDQUERY_API_KEY (the release's Hub publish); a Pulumi secret.
+   * Unset: no such secret is managed (Hub publishing is off).
+   */
+  readonly cloudqueryApiKey?: pulumi.Output<string>;
   /** Name of the deployment environment. Defaults to `release`. */
   readonly environment?: string;
 }
@@ -64,7 +69,7 @@ export function withoutGitHubTokenInInputs<T>(create: () => T): T {
   }
 }
 
-/** GitHub Actions variables and secret, the `release` environment, and the release-tag ruleset. */
+/** GitHub Actions variables and secrets, the `release` environment, and the release-tag ruleset. */
 export class RepoSettings extends pulumi.ComponentResource {
   /** Names of the variables written. */
   public readonly variableNames: string[];
@@ -106,6 +111,17 @@ export class RepoSettings extends pulumi.ComponentResource {
       },
       { ...child, additionalSecretOutputs: ["value"] },
     );
+    if (args.cloudqueryApiKey !== undefined) {
+      new github.ActionsSecret(
+        `${name}-secret-cloudquery-api-key`,
+        {
+          repository: args.repository,
+          secretName: "CLOUDQUERY_API_KEY",
+          value: pulumi.secret(args.cloudqueryApiKey),
+        },
+        { ...child, additionalSecretOutputs: ["value"] },
+      );
+    }
 
     // Only refs matched by the deployment policies below may deploy; admins cannot bypass.
     const environment = new github.RepositoryEnvironment(

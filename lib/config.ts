@@ -314,6 +314,18 @@ export const CONFIG_KEYS = {
     stacks: PROD,
     note: "secret",
   }),
+  hubPublish: flag({
+    default: false,
+    description:
+      "Publish every release to the CloudQuery Hub too (`cloudquery plugin publish --finalize`, the registry: cloudquery door); the plugin must first be created on the Hub. Off: the other doors only.",
+    stacks: PROD,
+  }),
+  cloudqueryApiKey: secret({
+    description:
+      "CloudQuery Hub API key of the plugin's team, stored as Actions secret CLOUDQUERY_API_KEY for the release's Hub publish (set with --secret).",
+    stacks: PROD,
+    note: "secret; with hubPublish",
+  }),
 } as const;
 
 type ConfigKeys = typeof CONFIG_KEYS;
@@ -389,6 +401,7 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
       : undefined,
   requires("stateBucket", "enableRepoSettings"),
   requires("pulumiConfigPassphrase", "enableRepoSettings"),
+  requires("cloudqueryApiKey", "enableRepoSettings", "hubPublish"),
   (cfg, isSet) =>
     cfg.enableImage && !cfg.gcr && !cfg.ghcr && !isSet("localRegistry")
       ? invalid("enableImage", "true", "at least one registry: gcr, ghcr or localRegistry")

@@ -275,6 +275,11 @@ describe("config: invalid values name the key, the value and what is expected", 
       `${P}:pulumiConfigPassphrase: missing: required because enableRepoSettings is true (set it with --secret)`,
     ],
     [
+      "Hub publishing without its API key",
+      { hubPublish: "true" },
+      `${P}:cloudqueryApiKey: missing: required because hubPublish is true (set it with --secret)`,
+    ],
+    [
       "repo settings without state bucket",
       { stateBucket: "" },
       `${P}:stateBucket: missing: required because enableRepoSettings is true`,

@@ -265,7 +265,7 @@ export function byName(name: string): Registration {
   return found[0];
 }
 
-const SECRETS = new Set(["ghcrToken", "pulumiConfigPassphrase"]);
+const SECRETS = new Set(["ghcrToken", "pulumiConfigPassphrase", "cloudqueryApiKey"]);
 
 /** A complete, valid prod-like config; tests override single keys. */
 export const PROD: Readonly<Record<string, string>> = {

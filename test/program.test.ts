@@ -260,3 +260,39 @@ describe("program: invalid config", () => {
     });
   }
 });
+
+describe("program: the Hub door (hubPublish)", () => {
+  const secretNames = () =>
+    customResources()
+      .filter((r) => r.type === "github:index/actionsSecret:ActionsSecret")
+      .map((r) => r.inputs.secretName)
+      .sort();
+
+  it("off by default: no CLOUDQUERY_API_KEY secret, the hubPublish output false", async () => {
+    const program = await runProgram(PROD, ["ghcrToken", "pulumiConfigPassphrase"]);
+    await unwrap(program.pullCommands as pulumi.Output<string[]>);
+    await settle();
+    assert.equal(program.hubPublish, false);
+    assert.deepEqual(secretNames(), ["PULUMI_CONFIG_PASSPHRASE"]);
+  });
+
+  it("on: the key becomes the Actions secret CLOUDQUERY_API_KEY, the hubPublish output true", async () => {
+    const program = await runProgram({ ...PROD, hubPublish: "true", cloudqueryApiKey: "cqhub_0123456789" }, [
+      "ghcrToken",
+      "pulumiConfigPassphrase",
+      "cloudqueryApiKey",
+    ]);
+    await unwrap(program.pullCommands as pulumi.Output<string[]>);
+    await settle();
+    assert.equal(program.hubPublish, true);
+    assert.deepEqual(secretNames(), ["CLOUDQUERY_API_KEY", "PULUMI_CONFIG_PASSPHRASE"]);
+  });
+
+  it("on without a key: refused naming the key, before any resource is registered", async () => {
+    await assert.rejects(
+      runProgram({ ...PROD, hubPublish: "true" }, ["ghcrToken", "pulumiConfigPassphrase"]),
+      /cloudqueryApiKey: missing: required because hubPublish is true \(set it with --secret\)/,
+    );
+    assert.equal(registrations.length, 0);
+  });
+});

@@ -83,6 +83,35 @@ describe("repoSettings component", () => {
     }
   });
 
+  it("manages no CLOUDQUERY_API_KEY while Hub publishing is off (no key given)", () => {
+    assert.deepEqual(
+      customResources()
+        .filter((r) => r.type === "github:index/actionsSecret:ActionsSecret")
+        .map((r) => r.inputs.secretName),
+      ["PULUMI_CONFIG_PASSPHRASE"],
+    );
+  });
+
+  it("stores CLOUDQUERY_API_KEY as a secret when given one (Hub publishing on)", async () => {
+    const { RepoSettings } = await import("../components/repoSettings");
+    const hub = new RepoSettings("hub", {
+      owner: "example-org",
+      repository: "cq-source-s3",
+      variables: VARIABLES,
+      pulumiConfigPassphrase: pulumi.secret("correct horse"),
+      cloudqueryApiKey: pulumi.secret("cqhub_0123456789"),
+    });
+    await unwrap(hub.rulesetId);
+    await settle();
+    const secret = byName("hub-secret-cloudquery-api-key");
+    assert.equal(secret.type, "github:index/actionsSecret:ActionsSecret");
+    assert.equal(secret.inputs.secretName, "CLOUDQUERY_API_KEY");
+    assert.equal(secret.inputs.repository, "cq-source-s3");
+    assert.equal(isSecretInput(secret.inputs.value), true);
+    assert.equal(plain(secret.inputs.value), "cqhub_0123456789");
+    assert.ok(secret.additionalSecretOutputs.includes("value"), secret.additionalSecretOutputs.join());
+  });
+
   it("limits the release environment to v* tags, admins cannot bypass", async () => {
     const env = byName("repo-env-release");
     assert.equal(env.type, "github:index/repositoryEnvironment:RepositoryEnvironment");
