@@ -13,9 +13,12 @@
 #    environment to the container) and the jsonl fixture destination as `registry: local`;
 # 5. compares the rows that came out with the rows put in, exactly, and requires the plugin's
 #    "malformed parquet" skip warning for the corrupt object;
-# 6. with <dist dir> (scripts/release/dist.sh's output), the same sync through the GitHub Release
-#    zip of linux/amd64: unpacked as `registry: local`, and as `registry: github` from the CLI's
-#    plugin cache filled from the zip (the download itself needs github.com).
+# 6. with <dist dir> (scripts/release/dist.sh's output), the same sync through the other doors:
+#    the Hub package as `registry: cloudquery`, published by the real CLI to a stand-in Hub API on
+#    127.0.0.1 (scripts/lib/hub.sh) and downloaded from it, checksum checked (a tampered zip there
+#    must be refused by the CLI); the GitHub Release zip of linux/amd64 unpacked as
+#    `registry: local`, and as `registry: github` from the CLI's plugin cache filled from the zip
+#    (the download itself needs github.com).
 # Needs the rehearsal toolchain and services (npm run toolchain && npm run services:start).
 # Exits non-zero on any mismatch. Set CQ_E2E_KEEP=1 to keep the work directory.
 set -euo pipefail
@@ -40,7 +43,7 @@ die() {
 	exit 1
 }
 
-for tool in go cloudquery gofakes3 curl timeout "${CQ_DOCKER}"; do
+for tool in go cloudquery gofakes3 curl jq unzip timeout "${CQ_DOCKER}"; do
 	command -v "${tool}" >/dev/null || die "${tool} not found (run: npm run toolchain && source scripts/env.sh)"
 done
 "${CQ_DOCKER}" version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
@@ -66,7 +69,7 @@ cleanup() {
 		"${CQ_DOCKER}" rm -f ${ids} >/dev/null 2>&1 || true
 	fi
 	if [[ ${rc} -ne 0 || "${CQ_E2E_KEEP:-0}" == "1" ]]; then
-		log "work directory kept: ${WORK} (cloudquery*.log, gofakes3.log, config*.yml, out/, out-sharded/, state/)"
+		log "work directory kept: ${WORK} (cloudquery*.log, gofakes3.log, config*.yml, out-*/, state/, hub/)"
 	else
 		rm -rf "${WORK}"
 	fi
@@ -207,21 +210,28 @@ EOF
 		fi
 	} >"${file}"
 }
-write_config "${WORK}/config.yml" "${WORK}/out"
+# sync_once NAME [COMPARE FLAGS...]: one full sync with SOURCE_* as set (config-NAME.yml, into
+# out-NAME/, its own plugin cache .cq-NAME, log cloudquery-NAME.log), compared with the bucket.
+sync_once() {
+	local name="$1"
+	shift
+	write_config "${WORK}/config-${name}.yml" "${WORK}/out-${name}"
+	# stdout (a progress spinner) goes to a file; the log file is what compare reads.
+	(cd "${WORK}" && timeout --kill-after=10 "${SYNC_TIMEOUT}" cloudquery sync "config-${name}.yml" \
+		--cq-dir "${WORK}/.cq-${name}" --log-file-name "${WORK}/cloudquery-${name}.log" --log-level info \
+		--telemetry-level none >"${WORK}/cloudquery-${name}.out") ||
+		{
+			tail -n 40 "${WORK}/cloudquery-${name}.log" >&2
+			die "cloudquery sync through ${name} failed (log: ${WORK}/cloudquery-${name}.log)"
+		}
+	"${WORK}/bin/compare" -dir "${WORK}/out-${name}" -source-name "${SOURCE_NAME}" "$@" -log "${WORK}/cloudquery-${name}.log"
+	log "${name}: $(tr '\r' '\n' <"${WORK}/cloudquery-${name}.out" | grep -F 'Sync completed' | tail -n 1)"
+}
 
 log "cloudquery sync (timeout ${SYNC_TIMEOUT}s)"
 sync_start=${SECONDS}
-# stdout (a progress spinner) goes to a file; the log file is what compare reads.
-if ! (cd "${WORK}" && timeout --kill-after=10 "${SYNC_TIMEOUT}" cloudquery sync config.yml \
-	--cq-dir "${WORK}/.cq" --log-file-name "${WORK}/cloudquery.log" --log-level info \
-	--telemetry-level none >"${WORK}/cloudquery.out"); then
-	tail -n 40 "${WORK}/cloudquery.log" >&2 || true
-	die "cloudquery sync failed (log: ${WORK}/cloudquery.log)"
-fi
+sync_once docker
 sync_s=$((SECONDS - sync_start))
-log "cloudquery: $(tr '\r' '\n' <"${WORK}/cloudquery.out" | grep -F 'Sync completed' | tail -n 1)"
-
-"${WORK}/bin/compare" -dir "${WORK}/out" -source-name "${SOURCE_NAME}" -log "${WORK}/cloudquery.log"
 
 # --- sharded and incremental: --shard 1/3, 2/3 and 3/3 at the same time ---------------------
 # Three CLIs, each starting the image, read the same bucket as shards of one sync into one
@@ -290,29 +300,53 @@ sync_shards 2
 log "round 2: rows per shard $(rows_per_shard)"
 log "sharded: 2 rounds of ${SHARDS} shards in $((SECONDS - shard_start))s"
 
-# --- the other doors: the GitHub Release zip, as `registry: local` and as `registry: github` ---
+# --- the other doors: the Hub package as `registry: cloudquery`, the GitHub Release zip as
+# `registry: local` and as `registry: github`; each a full sync compared with the bucket (which
+# holds the incremental round's objects by now: -added) ---
 doors=""
 if [[ -n "${DIST}" ]]; then
 	zip="${DIST}/github/cq-source-s3_linux_amd64.zip"
 	[[ -f "${zip}" ]] || die "${zip} is missing (scripts/release/dist.sh)"
 	version="$(jq -r .version "${DIST}/hub/package.json")"
-	# door NAME: one full sync with SOURCE_* as set, compared with the bucket (which holds the
-	# incremental round's objects by now: -added).
-	door() {
-		local name="$1"
-		write_config "${WORK}/config-${name}.yml" "${WORK}/out-${name}"
-		(cd "${WORK}" && timeout --kill-after=10 "${SYNC_TIMEOUT}" cloudquery sync "config-${name}.yml" \
-			--cq-dir "${WORK}/.cq-${name}" --log-file-name "${WORK}/cloudquery-${name}.log" --log-level info \
-			--telemetry-level none >"${WORK}/cloudquery-${name}.out") ||
-			{ tail -n 40 "${WORK}/cloudquery-${name}.log" >&2; die "cloudquery sync through ${name} failed"; }
-		"${WORK}/bin/compare" -dir "${WORK}/out-${name}" -source-name "${SOURCE_NAME}" -added -log "${WORK}/cloudquery-${name}.log"
-		log "${name}: $(tr '\r' '\n' <"${WORK}/cloudquery-${name}.out" | grep -F 'Sync completed' | tail -n 1)"
-		doors+=" ${name}"
-	}
+
+	# registry: cloudquery: the real CLI publishes the package to a stand-in Hub API on 127.0.0.1,
+	# then a sync downloads the zip from it, checks its SHA-256 against the Hub's and runs it.
+	# shellcheck source=scripts/lib/hub.sh
+	source "${ROOT}/scripts/lib/hub.sh"
+	hub_start "${WORK}/hub" -api-key e2e-hub-key -plugin infobloxopen/source/s3 || die "the stand-in Hub did not start"
+	PIDS+=("${HUB_PID}")
+	CLOUDQUERY_API_URL="${HUB_URL}" CLOUDQUERY_API_KEY=e2e-hub-key \
+		cloudquery plugin publish --finalize -D "${DIST}/hub" --telemetry-level none >"${WORK}/hub-publish.out" 2>&1 ||
+		die "cloudquery plugin publish to the stand-in Hub failed: $(tail -n 5 "${WORK}/hub-publish.out")"
+	# The sync is anonymous, as a user without `cloudquery login` (no token file, no key).
+	export CLOUDQUERY_API_URL="${HUB_URL}" XDG_DATA_HOME="${WORK}/xdg-data"
+	SOURCE_REGISTRY=cloudquery SOURCE_PATH=infobloxopen/s3 SOURCE_VERSION="${version}"
+	sync_once cloudquery -added
+	grep -qF "Downloading ${HUB_URL}/blobs/infobloxopen/source/s3/${version}/linux_amd64" "${WORK}/cloudquery-cloudquery.out" ||
+		die "the cloudquery door did not download its zip from the stand-in Hub"
+	cmp -s "${WORK}/.cq-cloudquery/plugins/source/infobloxopen/s3/${version}/plugin.zip" \
+		"${DIST}/hub/$(jq -r '.supported_targets[] | select(.os == "linux" and .arch == "amd64") | .path' "${DIST}/hub/package.json")" ||
+		die "the zip the CLI downloaded is not the package's"
+	doors+=" cloudquery"
+	# A zip altered on the Hub's storage: the CLI itself refuses it (checksum mismatch), runs nothing.
+	printf 'tampered' >>"${HUB_DIR}/assets/infobloxopen/source/s3/${version}/linux_amd64.zip"
+	if (cd "${WORK}" && timeout --kill-after=10 "${SYNC_TIMEOUT}" cloudquery sync config-cloudquery.yml \
+		--cq-dir "${WORK}/.cq-tampered" --log-file-name "${WORK}/cloudquery-tampered.log" \
+		--telemetry-level none >"${WORK}/cloudquery-tampered.out" 2>&1); then
+		die "the CLI synced with a tampered zip from the Hub"
+	fi
+	grep -qF "checksum mismatch: expected $(jq -r '.supported_targets[] | select(.os == "linux" and .arch == "amd64") | .checksum | ltrimstr("sha256:")' "${DIST}/hub/package.json")" \
+		"${WORK}/cloudquery-tampered.out" || die "the tampered zip's refusal is not the checksum mismatch: $(tail -n 3 "${WORK}/cloudquery-tampered.out")"
+	[[ ! -e "${WORK}/.cq-tampered/plugins/source/infobloxopen/s3/${version}/plugin" ]] || die "the tampered zip was unpacked"
+	log "cloudquery: a tampered zip on the Hub is refused by the CLI (checksum mismatch)"
+	hub_stop
+	unset CLOUDQUERY_API_URL
+
 	mkdir -p "${WORK}/local-door"
 	unzip -q -o "${zip}" -d "${WORK}/local-door"
 	SOURCE_REGISTRY=local SOURCE_PATH="${WORK}/local-door/cq-source-s3" SOURCE_VERSION=""
-	door local
+	sync_once local -added
+	doors+=" local"
 	# registry: github downloads github.com/<org>/cq-source-<name>/releases/download/<version>/
 	# cq-source-<name>_<os>_<arch>.zip into this cache path and uses a file already there as is.
 	cache="${WORK}/.cq-github/plugins/source/infobloxopen/s3/${version}"
@@ -320,7 +354,8 @@ if [[ -n "${DIST}" ]]; then
 	unzip -q -o "${zip}" cq-source-s3 -d "${cache}"
 	mv "${cache}/cq-source-s3" "${cache}/plugin"
 	SOURCE_REGISTRY=github SOURCE_PATH=infobloxopen/s3 SOURCE_VERSION="${version}"
-	door github
+	sync_once github -added
+	doors+=" github"
 fi
 
 log "PASS: sync ${sync_s}s, total $((SECONDS - start_s))s (image ${IMAGE}${doors:+; doors:${doors}})"
