@@ -1,12 +1,14 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
+  HUB_TEAM,
   isPrerelease,
   orderedRegistries,
   parseReleaseOutputs,
+  PLUGIN_NAME,
   previousRelease,
   releaseMeta,
   ReleaseNotesError,
@@ -80,6 +82,27 @@ describe("renderReleaseNotes", () => {
       at("registry: docker") < at("registry: github") &&
         at("registry: local") < at("### Verify the signature"),
     );
+  });
+
+  it("offers registry cloudquery (the Hub) only when the release publishes there", () => {
+    assert.ok(!body.includes("registry: cloudquery"));
+    const hub = renderReleaseNotes({ ...base, outputs: { ...outputs(), hubPublish: true } });
+    assert.ok(hub.includes("  registry: cloudquery\n  path: infobloxopen/s3\n  version: v1.2.3\n"));
+    const at = (s: string) => hub.indexOf(s);
+    assert.ok(
+      at("registry: docker") < at("registry: cloudquery") &&
+        at("registry: cloudquery") < at("registry: github"),
+    );
+    assert.throws(
+      () => renderReleaseNotes({ ...base, outputs: { ...outputs(), hubPublish: "yes" } }),
+      /stack output 'hubPublish' must be true or false, got "yes"/,
+    );
+  });
+
+  it("names the Hub path from the plugin's own Team and Name (plugin/plugin/plugin.go)", () => {
+    const source = readFileSync(path.join(__dirname, "..", "plugin", "plugin", "plugin.go"), "utf8");
+    assert.equal(/\bTeam = "([^"]+)"/.exec(source)?.[1], HUB_TEAM);
+    assert.equal(/\bName = "([^"]+)"/.exec(source)?.[1], PLUGIN_NAME);
   });
 
   it("offers registry github only for a repository named cq-source-s3", () => {

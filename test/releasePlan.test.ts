@@ -893,7 +893,7 @@ describe("releasePlan: the whole plan and the comment", () => {
         "- Platforms: `linux/amd64` update, `linux/arm64` update.",
         "- Tags pushed by this preview's version: `v0.0.0-pr.12`.",
         "- Leaving the stack: `latest`, `v1.2` (retained in the registry: `retainOnDelete`).",
-        "- Doors a release opens from this build: the image; on the GitHub Release, zips for `linux/amd64`, `linux/arm64`, `darwin/amd64`, `darwin/arm64`, `windows/amd64` and `checksums.txt`. The Hub package is built, not published.",
+        "- Doors a release opens from this build: the image; on the GitHub Release, zips for `linux/amd64`, `linux/arm64`, `darwin/amd64`, `darwin/arm64`, `windows/amd64` and `checksums.txt`. The Hub package is built, not published (`hubPublish` is off).",
         "",
         "**Floating tags** if this commit is released as `v1.2.4` (the next patch release):",
         "- `latest`: `v1.2.3` (`sha256:0123456789ab`) → `v1.2.4`",
@@ -905,6 +905,21 @@ describe("releasePlan: the whole plan and the comment", () => {
         "**Policy:** no violations (`cq-source-s3-release@0.1.0`).",
         "",
       ].join("\n"),
+    );
+  });
+
+  it("lists the Hub among the doors when the stack config publishes there (hubPublish)", () => {
+    const doors = (over: Record<string, string>) =>
+      plan(both("update", PR_ARGS, METADATA_DIFF), [], over)
+        .split("\n")
+        .find((l) => l.startsWith("- Doors a release opens"));
+    assert.equal(
+      doors({ hubPublish: "true" }),
+      "- Doors a release opens from this build: the image; on the GitHub Release, zips for `linux/amd64`, `linux/arm64`, `darwin/amd64`, `darwin/arm64`, `windows/amd64` and `checksums.txt`; the Hub package, published to the CloudQuery Hub (`hubPublish`).",
+    );
+    assert.match(
+      doors({ hubPublish: "false" }) ?? "",
+      /The Hub package is built, not published \(`hubPublish` is off\)\.$/,
     );
   });
 

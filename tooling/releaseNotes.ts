@@ -29,6 +29,8 @@ export interface ReleaseStackOutputs {
   readonly version?: string;
   /** Full commit sha the image was built from. */
   readonly commit?: string;
+  /** The release publishes the Hub package too (config hubPublish): the body offers `registry: cloudquery`. */
+  readonly hubPublish?: boolean;
 }
 
 /** Everything the Release body is rendered from. */
@@ -147,7 +149,11 @@ export function parseReleaseOutputs(outputs: unknown): ReleaseStackOutputs {
   if (commit !== undefined && (typeof commit !== "string" || !COMMIT_RE.test(commit))) {
     throw new ReleaseNotesError(`stack output 'commit' must be a hex sha, got ${show(commit)}`);
   }
-  return { imageDigest: digest, imageRefs, imageTags, platforms, version, commit };
+  const hubPublish = outputs.hubPublish;
+  if (hubPublish !== undefined && typeof hubPublish !== "boolean") {
+    throw new ReleaseNotesError(`stack output 'hubPublish' must be true or false, got ${show(hubPublish)}`);
+  }
+  return { imageDigest: digest, imageRefs, imageTags, platforms, version, commit, hubPublish };
 }
 
 /** Registry keys of `imageRefs` in display order (lib/imageRegistries.ts): ghcr, gcr, local, then the rest. */
@@ -231,7 +237,9 @@ export const RELEASE_ZIP_TARGETS = [
   "windows/amd64",
 ];
 /** The plugin's name (plugin/plugin/plugin.go): `registry: github` finds `cq-source-<name>`. */
-const PLUGIN_NAME = "s3";
+export const PLUGIN_NAME = "s3";
+/** The Hub team that publishes it (plugin/plugin/plugin.go's Team): `registry: cloudquery` path. */
+export const HUB_TEAM = "infobloxopen";
 
 /**
  * "Use with CloudQuery", after the image: the doors the Release's own assets open, as the spec
@@ -239,10 +247,28 @@ const PLUGIN_NAME = "s3";
  * `<server>/<owner>/cq-source-<name>/releases/download/<version>/cq-source-<name>_<os>_<arch>.zip`,
  * so it is offered only when the repository is named `cq-source-<name>`.
  */
-function otherDoors(repository: string, version: string): string[] {
+function otherDoors(repository: string, version: string, hubPublish: boolean): string[] {
   const [owner, name] = repository.split("/");
   const zips = RELEASE_ZIP_TARGETS.map((t) => `\`cq-source-s3_${t.replace("/", "_")}.zip\``).join(", ");
+  const hub = hubPublish
+    ? [
+        "The CloudQuery Hub (`registry: cloudquery`, the CLI's default; it checks the zip's SHA-256 against the Hub's):",
+        "",
+        "```yaml",
+        "kind: source",
+        "spec:",
+        `  name: ${PLUGIN_NAME}`,
+        "  registry: cloudquery",
+        `  path: ${HUB_TEAM}/${PLUGIN_NAME}`,
+        `  version: ${version}`,
+        '  tables: ["*"]',
+        '  destinations: ["<your-destination>"]',
+        "```",
+        "",
+      ]
+    : [];
   const lines = [
+    ...hub,
     `The same binary is attached to this Release for ${RELEASE_ZIP_TARGETS.length} targets: ${zips}, ` +
       "with `checksums.txt` (SHA-256).",
     "",
@@ -403,7 +429,7 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
     "    region: <region>",
     "```",
     "",
-    ...otherDoors(repository, version),
+    ...otherDoors(repository, version, out.hubPublish === true),
     "### Verify the signature",
     "",
     "Signed keyless with cosign by the release workflow at this tag (GitHub OIDC):",

@@ -1,6 +1,7 @@
 // The release plan's image section: whether the image would be rebuilt and why (sources, base
 // images, build args, definition, or only the release metadata), per platform, and which tags the
 // preview's version pushes or leaves. Reads docker-build Image and Index steps of the preview.
+import { PROJECT } from "../../lib/config";
 import { PLUGIN_IMAGE_TYPE } from "../../lib/imageTarget";
 import { BASE_IMAGE_ARGS } from "../evidence";
 import { RELEASE_ZIP_TARGETS } from "../releaseNotes";
@@ -117,7 +118,11 @@ function list(xs: readonly string[]): string {
 }
 
 /** The image section. */
-export function renderImage(steps: readonly PlanStep[], outputs: Json): string[] {
+export function renderImage(
+  steps: readonly PlanStep[],
+  outputs: Json,
+  config: Readonly<Record<string, string>> = {},
+): string[] {
   const images = steps.filter((s) => s.type === IMAGE_TYPE);
   const indexes = steps.filter((s) => s.type === INDEX_TYPE);
   if (images.length === 0 && indexes.length === 0) {
@@ -197,9 +202,15 @@ export function renderImage(steps: readonly PlanStep[], outputs: Json): string[]
     );
   }
   // The doors a release of this build opens (docs/release.md, "Every door, one build").
+  // The Hub door follows the stack config the preview ran with (hubPublish, lib/config.ts).
+  const hub =
+    config[`${PROJECT}:hubPublish`] === "true"
+      ? "the Hub package, published to the CloudQuery Hub (`hubPublish`)"
+      : "The Hub package is built, not published (`hubPublish` is off)";
   lines.push(
     `- Doors a release opens from this build: the image; on the GitHub Release, zips for ` +
-      `${list(RELEASE_ZIP_TARGETS)} and \`checksums.txt\`. The Hub package is built, not published.`,
+      `${list(RELEASE_ZIP_TARGETS)} and \`checksums.txt\`` +
+      (hub.startsWith("the") ? `; ${hub}.` : `. ${hub}.`),
   );
   return lines;
 }

@@ -191,7 +191,7 @@ export function renderReleasePlan(input: ReleasePlanInput): string {
 
   const sections = [
     renderErrors(preview.diagnostics),
-    renderImage(preview.steps, outputs),
+    renderImage(preview.steps, outputs, preview.config),
     renderFloating(floating, released !== undefined || input.version !== undefined, outputs, prefix),
     renderInfrastructure(pendingInfrastructure(preview.steps)),
     renderPolicy(preview),
