@@ -6,6 +6,8 @@
 //                   this repository (and --repository-id), at --commit when given;
 //   3. SBOM         an SPDX attestation, same identity, for every platform manifest the
 //                   provenance lists.
+// `npm run verify -- <file or folder> [--evidence <folder>] [options]`: the same three for a
+// downloaded zip, checksums.txt or Hub package folder (scripts/lib/verifyFiles.ts).
 // Options: --key <cosign.pub>, --repository <owner/name> and --repository-id <n> (default: the
 // prod stack's githubOwner/githubRepository and githubRepositoryId, Pulumi.prod.yaml),
 // --commit <40 hex>, --server-url <url>.
@@ -13,7 +15,7 @@
 // 2 usage, 3 could not check (registry, network or TLS: no verdict), 10 signature, 11 provenance,
 // 12 repository, 13 commit, 14 SBOM (tooling/evidence.ts). The report names every check not made.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
@@ -29,6 +31,7 @@ import {
   type Expectation,
 } from "../tooling/evidence";
 import { identityFlags } from "../lib/release";
+import { verifyFiles } from "./lib/verifyFiles";
 
 const REF_RE = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/;
 
@@ -80,15 +83,20 @@ function verify(argv: string[]): string[] {
       "repository-id": { type: "string" },
       commit: { type: "string" },
       "server-url": { type: "string" },
+      evidence: { type: "string" },
     },
   });
-  if (positionals.length !== 1 || !REF_RE.test(positionals[0])) {
+  const isFile = positionals.length === 1 && !REF_RE.test(positionals[0]) && existsSync(positionals[0]);
+  if (positionals.length !== 1 || !(REF_RE.test(positionals[0]) || isFile)) {
     throw new UsageError(
-      `usage: npm run verify -- <repository>@sha256:<digest> [--key K] [--repository owner/name] ` +
+      `usage: npm run verify -- <repository>@sha256:<digest> | <zip, checksums.txt or package folder> ` +
+        `[--evidence DIR] [--key K] [--repository owner/name] ` +
         `[--repository-id N] [--commit SHA] (got ${JSON.stringify(positionals.join(" "))}); ` +
         "verify by digest, never by tag",
     );
   }
+  if (values.evidence !== undefined && !isFile)
+    throw new UsageError("--evidence is for a file or folder, not an image");
   const ref = positionals[0];
   // Without --repository, the prod stack's repository and its id; an explicit repository has no
   // default id (the prod one would belong to another repository).
@@ -103,7 +111,7 @@ function verify(argv: string[]): string[] {
     throw new UsageError(`--repository-id must be numeric, got ${JSON.stringify(repositoryId)}`);
   }
   const expect: Expectation = {
-    digest: ref.slice(ref.lastIndexOf("@") + 1),
+    digest: isFile ? "" : ref.slice(ref.lastIndexOf("@") + 1),
     serverUrl: (values["server-url"] ?? "https://github.com").replace(/\/+$/, ""),
     repository,
     repositoryId,
@@ -124,6 +132,25 @@ function verify(argv: string[]): string[] {
     }
     throw new VerifyFailure(kind, `no valid ${what} for ${ref}: ${reason(r.stderr)}`);
   };
+  // Every check not made, and why.
+  const notChecked = () => {
+    const lines: string[] = [];
+    if (expect.commit === undefined) lines.push("not checked: the commit (pass --commit <sha>)");
+    if (expect.repositoryId === undefined) {
+      lines.push(
+        `not checked: the repository id (${values.repository !== undefined ? "--repository given without --repository-id" : "none configured"}; ` +
+          "pass --repository-id <n>: a deleted and re-created repository of the same name has another id)",
+      );
+    }
+    return lines;
+  };
+  if (isFile) {
+    return [
+      ...verifyFiles(ref, { evidence: values.evidence, identity, expect }, cosign, checked),
+      ...notChecked(),
+    ];
+  }
+
   checked(cosign(["verify", ...identity, ref]), "signature", "signature");
   report.push(
     `signature: ok (${values.key !== undefined ? `key ${values.key}; transparency log not checked: a key was given` : `release workflow of ${repository}`})`,
@@ -135,14 +162,7 @@ function verify(argv: string[]): string[] {
   report.push(
     `provenance: ok (repository ${repository} id ${facts.repositoryId}, ${facts.ref} at ${facts.commit}; builder ${facts.builderId})`,
   );
-  // Every check not made, and why.
-  if (expect.commit === undefined) report.push("not checked: the commit (pass --commit <sha>)");
-  if (expect.repositoryId === undefined) {
-    report.push(
-      `not checked: the repository id (${values.repository !== undefined ? "--repository given without --repository-id" : "none configured"}; ` +
-        "pass --repository-id <n>: a deleted and re-created repository of the same name has another id)",
-    );
-  }
+  report.push(...notChecked());
 
   const sbom = cosign(["verify-attestation", "--type", "spdxjson", ...identity, ref]);
   checked(sbom, "sbom", "SPDX SBOM attestation");

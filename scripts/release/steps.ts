@@ -39,13 +39,19 @@
 //       what the Hub holds for the package's exact version (tooling/hub.ts): `hub=publish` or
 //       `hub=published` (identical: nothing to do), the reason on stderr; exit 1 when it holds
 //       other contents. Reads CLOUDQUERY_API_URL (default the Hub's) and CLOUDQUERY_API_KEY
+//   steps.ts blob-statement --file provenance.json <dist dir>
+//       the in-toto statement about every file under <dist dir> (github/…, hub/…; subjects by
+//       SHA-256, tooling/blobEvidence.ts) with the provenance predicate of --file
 //   steps.ts hub-error --file dist/hub/package.json < publish.log
 //       the one action for a failed `cloudquery plugin publish`, or nothing when its output
 //       names no known cause
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 
+import { blobStatement } from "../../tooling/blobEvidence";
 import { baseImages, provenancePredicate } from "../../tooling/evidence";
 import { exactTagGuard } from "../../tooling/exactTagGuard";
 import { configCredentials } from "../../lib/imageRegistries";
@@ -173,10 +179,31 @@ async function hubGuard(file: string): Promise<string> {
   return outputLines({ hub: decision.action });
 }
 
+/** Every regular file under `dir`, as paths relative to it with `/`, sorted. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+    .sort();
+}
+
+/** The statement about every file under `dir` with the predicate of `predicateFile`. */
+function statementOf(dir: string | undefined, predicateFile: string): string {
+  if (dir === undefined) throw new ReleaseStepError("blob-statement needs the dist directory");
+  const subjects = filesUnder(dir).map((name) => ({
+    name,
+    sha256: createHash("sha256")
+      .update(readFileSync(path.join(dir, name)))
+      .digest("hex"),
+  }));
+  return JSON.stringify(blobStatement(subjects, readOutputs(predicateFile)), null, 2) + "\n";
+}
+
 function main(argv: string[]): string | Promise<string> {
   const [cmd, ...rest] = argv;
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: rest,
+    allowPositionals: cmd === "blob-statement",
     options: {
       "commit-time": { type: "string" },
       stack: { type: "string" },
@@ -304,13 +331,15 @@ function main(argv: string[]): string | Promise<string> {
     }
     case "hub-guard":
       return hubGuard(values.file ?? "");
+    case "blob-statement":
+      return statementOf(positionals[0], values.file ?? "");
     case "hub-error": {
       const action = hubErrorAction(readFileSync(0, "utf8"), readHubPackage(values.file ?? ""));
       return action === undefined ? "" : `${action}\n`;
     }
     default:
       throw new ReleaseStepError(
-        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|visibility|visibility-report|state-locks|remove-lock|reap|hub-guard|hub-error> [...] (got ${JSON.stringify(cmd)})`,
+        `usage: steps.ts <metadata|targets|outputs|push-credentials|oidc-issuer|policy-config|exact-tags|provenance|visibility|visibility-report|state-locks|remove-lock|reap|hub-guard|hub-error|blob-statement> [...] (got ${JSON.stringify(cmd)})`,
       );
   }
 }
