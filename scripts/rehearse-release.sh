@@ -332,6 +332,47 @@ expect "dist: GitHub Release zips" "$(cd "${RUNNER_TEMP}/dist/github" && ls)" "$
 expect "dist: Hub package version" "$(jq -r '[.name, .team, .kind, .version] | join(" ")' "${RUNNER_TEMP}/dist/hub/package.json")" "s3 infobloxopen source ${TAG}"
 log "ok: dist in ${dist_s} s"
 
+# --- the files' evidence: SBOM per binary, provenance about every file, signed checksums.txt ----
+log "step dist evidence"
+t=${SECONDS}
+IMAGE_REFS="${refs}" GHCR_TOKEN="" bash scripts/release/dist-evidence.sh
+dist_evidence_s=$((SECONDS - t))
+gz="${RUNNER_TEMP}/dist/github"
+# verify_refused WANT WHAT TEXT ARGS...: `npm run verify` exits WANT and its error says TEXT.
+verify_refused() {
+	local text="$3"
+	verify_status "$1" "$2" "${@:4}"
+	grep -qF -- "${text}" "${work}/verify.out" || die "verify: $2: the refusal does not say '${text}'"
+}
+verify_status 0 "the linux/amd64 zip" "${gz}/cq-source-s3_linux_amd64.zip" "${pinned[@]}"
+verify_status 0 "the windows/amd64 zip" "${gz}/cq-source-s3_windows_amd64.zip" "${pinned[@]}"
+verify_status 0 "checksums.txt" "${gz}/checksums.txt" "${pinned[@]}"
+t=${SECONDS}
+verify_status 0 "the Hub package folder" "${RUNNER_TEMP}/dist/hub" --evidence "${gz}" "${pinned[@]}"
+verify_hub_s=$((SECONDS - t))
+grep -qF "package.json: signed" "${work}/verify.out" || die "verify of the Hub folder did not check package.json"
+bad="${work}/dist-bad"
+rm -rf "${bad}" && cp -r "${gz}" "${bad}"
+printf 'x' >>"${bad}/cq-source-s3_linux_amd64.zip"
+verify_refused 10 "a tampered zip" "not the released bytes" "${bad}/cq-source-s3_linux_amd64.zip" "${pinned[@]}"
+cp "${gz}/cq-source-s3_linux_amd64.zip" "${bad}/"
+printf 'x' >>"${bad}/stray.bin"
+verify_refused 10 "a file of no release" "no signed statement covers stray.bin" "${bad}/stray.bin" "${pinned[@]}"
+verify_refused 13 "a zip, another commit" "provenance names commit ${GITHUB_SHA}, expected ffff" \
+	"${bad}/cq-source-s3_linux_amd64.zip" --commit "$(printf 'f%.0s' {1..40})"
+verify_refused 12 "a zip, another repository id" "provenance names repository id \"${GITHUB_REPOSITORY_ID}\", expected 1" \
+	"${bad}/cq-source-s3_linux_amd64.zip" --repository-id 1 --commit "${GITHUB_SHA}"
+verify_refused 12 "a zip, another repository" "expected a ref of git+https://github.com/${GITHUB_REPOSITORY}-fork" \
+	"${bad}/cq-source-s3_linux_amd64.zip" --repository "${GITHUB_REPOSITORY}-fork"
+rm "${bad}/cq-source-s3_linux_amd64.spdx.json"
+verify_refused 14 "a zip without its SBOM" "no cq-source-s3_linux_amd64.spdx.json in ${bad}" \
+	"${bad}/cq-source-s3_linux_amd64.zip" "${pinned[@]}"
+cosign sign-blob --yes --key "${keys}/other/cosign.key" --signing-config "${keys}/other/signing-config.json" \
+	--bundle "${bad}/checksums.txt.sigstore.json" "${bad}/checksums.txt" >/dev/null 2>&1
+verify_refused 10 "checksums.txt signed by another key" "no valid signature of checksums.txt" \
+	"${bad}/checksums.txt" "${pinned[@]}"
+log "ok: the files' evidence in ${dist_evidence_s} s; verify of the Hub folder ${verify_hub_s} s"
+
 # --- notes and the GitHub Release (a stand-in gh records what would be sent) -----------------
 log "step notes"
 mkdir -p "${work}/bin"
@@ -374,12 +415,17 @@ if gh_release 2>"${work}/no-zips.log"; then die "github-release.sh created a Rel
 grep -qF "no Release without its zips" "${work}/no-zips.log" || die "$(cat "${work}/no-zips.log")"
 mv "${RUNNER_TEMP}/dist.away" "${RUNNER_TEMP}/dist"
 log "ok: no zips, no Release"
+mv "${RUNNER_TEMP}/dist/github/cq-source-s3_provenance.sigstore.json" "${work}/provenance.away"
+if gh_release 2>"${work}/no-blob-evidence.log"; then die "github-release.sh created a Release without the zips' evidence"; fi
+grep -qF "no Release without the zips' evidence" "${work}/no-blob-evidence.log" || die "$(cat "${work}/no-blob-evidence.log")"
+mv "${work}/provenance.away" "${RUNNER_TEMP}/dist/github/cq-source-s3_provenance.sigstore.json"
+log "ok: no evidence of the zips, no Release"
 gh_release
 bash scripts/release/visibility.sh enforce
 a="${RUNNER_TEMP}/assets/${image##*/}-${TAG}"
 z="${RUNNER_TEMP}/dist/github"
 expect "gh release call" "$(grep '^release create' "${work}/gh.calls")" \
-	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false ${a}-linux-amd64.cdx.json ${a}-linux-amd64.spdx.json ${a}-linux-arm64.cdx.json ${a}-linux-arm64.spdx.json ${a}.provenance.json ${z}/cq-source-s3_darwin_amd64.zip ${z}/cq-source-s3_darwin_arm64.zip ${z}/cq-source-s3_linux_amd64.zip ${z}/cq-source-s3_linux_arm64.zip ${z}/cq-source-s3_windows_amd64.zip ${z}/checksums.txt"
+	"release create ${TAG} --verify-tag --title ${TAG} --notes-file ${RUNNER_TEMP}/body.md --prerelease=false --latest=false ${a}-linux-amd64.cdx.json ${a}-linux-amd64.spdx.json ${a}-linux-arm64.cdx.json ${a}-linux-arm64.spdx.json ${a}.provenance.json ${z}/cq-source-s3_darwin_amd64.zip ${z}/cq-source-s3_darwin_arm64.zip ${z}/cq-source-s3_linux_amd64.zip ${z}/cq-source-s3_linux_arm64.zip ${z}/cq-source-s3_windows_amd64.zip ${z}/checksums.txt ${z}/checksums.txt.sigstore.json ${z}/cq-source-s3_darwin_amd64.spdx.json ${z}/cq-source-s3_darwin_arm64.spdx.json ${z}/cq-source-s3_linux_amd64.spdx.json ${z}/cq-source-s3_linux_arm64.spdx.json ${z}/cq-source-s3_provenance.sigstore.json ${z}/cq-source-s3_windows_amd64.spdx.json"
 # A re-run: the Release exists with these zips (same checksums.txt) → the same bytes again; with
 # another build's zips → refused, nothing edited or uploaded.
 GH_STANDIN_CHECKSUMS="${z}/checksums.txt" gh_release 2>"${work}/rerun-same.log" || die "re-run with equal zips: $(cat "${work}/rerun-same.log")"

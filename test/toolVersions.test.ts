@@ -93,6 +93,7 @@ describe("the workflows install the rehearsal's tools, use no cache, pull Docker
       "preview.yml preview BUILDKIT_IMAGE",
       "preview.yml preview PULUMI_VERSION",
       "release.yml github-release COSIGN_VERSION",
+      "release.yml hub COSIGN_VERSION",
       "release.yml publish BINFMT_IMAGE",
       "release.yml publish BUILDKIT_IMAGE",
       "release.yml publish PULUMI_VERSION",

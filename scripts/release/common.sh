@@ -84,6 +84,20 @@ cosign_setup() {
 	fi
 }
 
+# provenance_predicate OUTPUTS_JSON: the release's SLSA v1 provenance predicate (steps.ts
+# provenance), for the image (evidence.sh) and the dist files (dist-evidence.sh) alike: the
+# publish job's pins (toolchain/versions.env, which toolchain.sh checks against package.json and
+# the workflows install from); BuildKit is the workflow's driver image (BUILDKIT_VERSION).
+provenance_predicate() {
+	pin() { sed -n "s/^$1=//p" toolchain/versions.env; }
+	steps provenance --file "$1" --dockerfile Dockerfile \
+		--tool "pulumi=v$(pin PULUMI_VERSION)" --tool "docker-build=v$(pin DOCKER_BUILD_VERSION)" \
+		--tool "buildkit=${BUILDKIT_VERSION:?BUILDKIT_VERSION names the BuildKit that built the image}" \
+		--tool "cosign=$(cosign version --json 2>/dev/null | jq -r .gitVersion)" \
+		--tool "syft=$(syft version -o json | jq -r .version)" \
+		--tool "node=$(node --version)"
+}
+
 # image_refs: IMAGE_REFS (outputs.sh `refs`) into the array REFS, each checked to be
 # <repository>@sha256:<digest> — never a tag: only ever sign or attest a digest.
 image_refs() {

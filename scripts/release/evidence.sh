@@ -58,15 +58,7 @@ sbom)
 	;;
 provenance)
 	file="${evidence}/${name}-${GITHUB_REF_NAME}.provenance.json"
-	# The publish job's pins (toolchain/versions.env, which toolchain.sh checks against package.json
-	# and the workflows install from); BuildKit is the workflow's driver image (BUILDKIT_VERSION).
-	pin() { sed -n "s/^$1=//p" toolchain/versions.env; }
-	steps provenance --file "${outputs}" --dockerfile Dockerfile \
-		--tool "pulumi=v$(pin PULUMI_VERSION)" --tool "docker-build=v$(pin DOCKER_BUILD_VERSION)" \
-		--tool "buildkit=${BUILDKIT_VERSION:?BUILDKIT_VERSION names the BuildKit that built the image}" \
-		--tool "cosign=$(cosign version --json 2>/dev/null | jq -r .gitVersion)" \
-		--tool "syft=$(syft version -o json | jq -r .version)" \
-		--tool "node=$(node --version)" >"${file}"
+	provenance_predicate "${outputs}" >"${file}"
 	attest slsaprovenance1 "${file}"
 	;;
 assets)

@@ -2,7 +2,8 @@
 # Creates the GitHub Release for the tag from notes.sh's $RUNNER_TEMP/body.md and meta.json, with
 # the evidence files of $RUNNER_TEMP/assets (evidence.sh assets: SBOMs, provenance) and the
 # `registry: github` door, $RUNNER_TEMP/dist/github (dist.sh: cq-source-s3_<os>_<arch>.zip and
-# checksums.txt) attached, or replaces its body, flags and assets when it already exists (a re-run).
+# checksums.txt; dist-evidence.sh: their signature, provenance and SBOMs) attached, or replaces
+# its body, flags and assets when it already exists (a re-run).
 # The zips are immutable like the exact image tags: a re-run whose checksums.txt equals the
 # Release's re-uploads the same bytes; one that differs is refused before anything is changed.
 # Reads GITHUB_REF_NAME, RUNNER_TEMP, GH_TOKEN and GH_REPO (for gh).
@@ -27,7 +28,15 @@ doors="${RUNNER_TEMP}/dist/github"
 (cd "${doors}" && sha256sum --quiet --strict -c checksums.txt) || fail "${doors}: the zips do not match checksums.txt"
 mapfile -t zips < <(find "${doors}" -maxdepth 1 -type f -name 'cq-source-s3_*.zip' | sort)
 [[ "${#zips[@]}" == "$(wc -l <"${doors}/checksums.txt")" ]] || fail "${doors}: checksums.txt does not list exactly the zips"
-assets+=("${zips[@]}" "${doors}/checksums.txt")
+# No zips without their evidence (dist-evidence.sh): the signed checksums.txt, the provenance
+# about every file, an SBOM per binary.
+mapfile -t blob_evidence < <(find "${doors}" -maxdepth 1 -type f \( -name '*.sigstore.json' -o -name '*.spdx.json' \) | sort)
+for required in checksums.txt.sigstore.json cq-source-s3_provenance.sigstore.json; do
+	[[ -s "${doors}/${required}" ]] || fail "no ${doors}/${required} (dist-evidence.sh): no Release without the zips' evidence"
+done
+[[ "$(find "${doors}" -maxdepth 1 -name 'cq-source-s3_*.spdx.json' | wc -l)" == "${#zips[@]}" ]] ||
+	fail "${doors}: not one SBOM per zip (dist-evidence.sh): no Release without the zips' evidence"
+assets+=("${zips[@]}" "${doors}/checksums.txt" "${blob_evidence[@]}")
 if gh release view "${tag}" >/dev/null 2>&1; then
 	published="$(mktemp)"
 	if gh release download "${tag}" --pattern checksums.txt --output "${published}" --clobber 2>/dev/null; then
