@@ -105,6 +105,15 @@ describe("renderReleaseNotes", () => {
     assert.equal(/\bName = "([^"]+)"/.exec(source)?.[1], PLUGIN_NAME);
   });
 
+  it("gives the verify command of a zip, with the same pins as the image's", () => {
+    const pinned = renderReleaseNotes({ ...base, repositoryId: "700000001" });
+    assert.match(
+      pinned,
+      /^npm run verify -- cq-source-s3_linux_amd64\.zip --repository-id 700000001 --commit [0-9a-f]{40}$/m,
+    );
+    assert.ok(pinned.includes("`checksums.txt.sigstore.json`, `cq-source-s3_provenance.sigstore.json`"));
+  });
+
   it("offers registry github only for a repository named cq-source-s3", () => {
     const other = renderReleaseNotes({ ...base, repository: "acme/s3-plugin" });
     assert.ok(!other.includes("registry: github\n"));

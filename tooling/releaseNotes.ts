@@ -470,6 +470,15 @@ export function renderReleaseNotes(input: ReleaseNotesInput): string {
     "```sh",
     `npm run verify -- ${primary}${pins.length > 0 ? " " + pins.join(" ") : ""}`,
     "```",
+    "",
+    "The zips and `checksums.txt` of this Release the same way: download them with " +
+      "`checksums.txt.sigstore.json`, `cq-source-s3_provenance.sigstore.json` and the zip's " +
+      "`cq-source-s3_<os>_<arch>.spdx.json` into one folder (the SBOM is checked to describe the binary " +
+      "inside the zip; a Hub package folder: `--evidence <that folder>`):",
+    "",
+    "```sh",
+    `npm run verify -- cq-source-s3_linux_amd64.zip${pins.length > 0 ? " " + pins.join(" ") : ""}`,
+    "```",
   );
 
   const notes = input.generatedNotes?.trim();
