@@ -174,3 +174,61 @@ describe("rehearsal helpers", () => {
     });
   });
 });
+
+describe("scripts/compare-dist-records.sh: .ci/run's reproducibility check of the dist build", () => {
+  const line = (c: string, file: string) => `${c.repeat(64)}  ${file}\n`;
+  const RECORD = line("a", "github/cq-source-s3_linux_amd64.zip") + line("b", "hub/package.json");
+  let dir = "";
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "cq-records-"))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs the script on two records (undefined: the file does not exist): exit status and output. */
+  function compare(first: string | undefined, second: string | undefined): { status: number; out: string } {
+    const files = [first, second].map((text, i) => {
+      const f = path.join(dir, `record-${i}-${Math.random().toString(16).slice(2)}`);
+      if (text !== undefined) fs.writeFileSync(f, text);
+      return f;
+    });
+    try {
+      const out = execFileSync("bash", ["scripts/compare-dist-records.sh", ...files], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      return { status: 0, out };
+    } catch (e) {
+      const err = e as { status: number; stdout: string; stderr: string };
+      return { status: err.status, out: err.stdout + err.stderr };
+    }
+  }
+
+  it("passes two identical records, counting the files", () => {
+    assert.deepStrictEqual(compare(RECORD, RECORD), {
+      status: 0,
+      out: "dist records: 2 files identical in two independent builds\n",
+    });
+  });
+  const refused: [string, string | undefined, string | undefined, RegExp][] = [
+    [
+      "a file with other bytes",
+      RECORD,
+      line("a", "github/cq-source-s3_linux_amd64.zip") + line("c", "hub/package.json"),
+      /two builds of one commit gave other dist files/,
+    ],
+    ["a file more", RECORD, RECORD + line("d", "hub/docs/extra.md"), /gave other dist files/],
+    ["a missing record", RECORD, undefined, /record-1-\w+ is missing or empty/],
+    ["two empty records (nothing recorded proves nothing)", "", "", /record-0-\w+ is missing or empty/],
+    [
+      "a line that is no checksum",
+      RECORD,
+      "not a checksum\n",
+      /has a line that is not '<sha256>  <file>': not a checksum/,
+    ],
+  ];
+  for (const [name, first, second, message] of refused) {
+    it(`fails on ${name}`, () => {
+      const r = compare(first, second);
+      assert.strictEqual(r.status, 1, r.out);
+      assert.match(r.out, message);
+    });
+  }
+});
