@@ -21,6 +21,7 @@ import { Registry, type Index, type Manifest } from "../../scripts/lib/registry"
 import { withStateLock } from "../../scripts/lib/stateLocks";
 import { parsePreviewText } from "../../tooling/plan/previewJson";
 import { renderReleasePlan } from "../../tooling/plan/releasePlan";
+import { RELEASE_ZIP_TARGETS } from "../../tooling/releaseNotes";
 import { capturePreviewEvents, fixtureText } from "../../scripts/capture-preview";
 import { openRehearsalStack, plainOutputs, type LocalStack } from "../../scripts/local-stack";
 
@@ -338,6 +339,12 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
       "linux/arm64",
       "windows/amd64",
     ]);
+    // What the Release body and the release plan promise is what the SDK built.
+    assert.deepStrictEqual(
+      [...RELEASE_ZIP_TARGETS].sort(),
+      targets,
+      "tooling/releaseNotes.ts RELEASE_ZIP_TARGETS",
+    );
     for (const t of pkg.supported_targets as { os: string; arch: string; path: string; checksum: string }[]) {
       assert.strictEqual(t.path, `plugin-s3-${E2E.version}-${t.os}-${t.arch}.zip`);
       const sum = execFileSync("sha256sum", [path.join(hub, t.path)], { encoding: "utf8" }).split(" ")[0];
