@@ -6,6 +6,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
+import { cleanupPolicies } from "../lib/cleanup";
 import { GCP_APIS, GCP_TYPES as T, type GcpApi } from "../lib/gcpApis";
 import { RELEASE_TAG_PREFIX } from "../lib/release";
 import { enableApis } from "./apis";
@@ -20,8 +21,6 @@ export const REQUIRED_APIS: readonly GcpApi[] = GCP_APIS;
 export interface RegistriesArgs {
   /** GCP project ID. */
   readonly project: pulumi.Input<string>;
-  /** Days after which untagged manifests are deleted. Defaults to 14. */
-  readonly untaggedRetentionDays?: number;
   /** APIs another component already enables (e.g. identity's iam/iamcredentials/sts). Defaults to none. */
   readonly skipApis?: readonly string[];
   /** IAM member granted `roles/artifactregistry.writer` on the repository (the release identity only). */
@@ -38,28 +37,6 @@ export interface RegistriesArgs {
 
 /** The IAM member that stands for anyone on the internet, authenticated or not. */
 export const PUBLIC_MEMBER = "allUsers";
-
-/** Cleanup policies: keep release tags, `latest` and the build cache; delete untagged manifests after N days. */
-export function cleanupPolicies(
-  releaseTagPrefix: string,
-  untaggedRetentionDays: number,
-): gcp.types.input.artifactregistry.RepositoryCleanupPolicy[] {
-  if (!Number.isInteger(untaggedRetentionDays) || untaggedRetentionDays < 1) {
-    throw new Error(`untaggedRetentionDays must be a positive integer, got ${untaggedRetentionDays}`);
-  }
-  return [
-    {
-      id: "keep-releases-and-cache",
-      action: "KEEP",
-      condition: { tagState: "TAGGED", tagPrefixes: [releaseTagPrefix, "latest", "buildcache-"] },
-    },
-    {
-      id: "delete-untagged",
-      action: "DELETE",
-      condition: { tagState: "UNTAGGED", olderThan: `${untaggedRetentionDays * 86400}s` },
-    },
-  ];
-}
 
 /** APIs, the Artifact Registry repository `gcr.io` (location `us`) and its IAM. */
 export class Registries extends pulumi.ComponentResource {
@@ -91,7 +68,8 @@ export class Registries extends pulumi.ComponentResource {
         format: "DOCKER",
         description: "gcr.io compatibility repository for released images",
         cleanupPolicyDryRun: false,
-        cleanupPolicies: cleanupPolicies(RELEASE_TAG_PREFIX, args.untaggedRetentionDays ?? 14),
+        // Keep-only: deleting untagged versions would delete the release's evidence (lib/cleanup.ts).
+        cleanupPolicies: cleanupPolicies(RELEASE_TAG_PREFIX),
       },
       { parent: this, protect: true, dependsOn: apis.dependsOn(T.repository) },
     );

@@ -52,7 +52,7 @@ describe("registries component", () => {
       assert.equal(repo.protect, true);
     });
 
-    it("keeps release tags, latest and the build cache; deletes untagged after 14 days", () => {
+    it("keeps release tags, latest and the build cache, and deletes nothing (evidence is untagged)", () => {
       const repo = byName("registries-gcr-io");
       assert.equal(repo.inputs.cleanupPolicyDryRun, false);
       assert.deepEqual(repo.inputs.cleanupPolicies, [
@@ -60,11 +60,6 @@ describe("registries component", () => {
           id: "keep-releases-and-cache",
           action: "KEEP",
           condition: { tagState: "TAGGED", tagPrefixes: ["v", "latest", "buildcache-"] },
-        },
-        {
-          id: "delete-untagged",
-          action: "DELETE",
-          condition: { tagState: "UNTAGGED", olderThan: "1209600s" },
         },
       ]);
     });
@@ -171,11 +166,5 @@ describe("registries component", () => {
         assert.ok(!iamMembers().some((b) => b.inputs.member === "allUsers"));
       });
     }
-  });
-
-  it("refuses a non-positive retention", () => {
-    assert.throws(() => mod.cleanupPolicies("v", 0), {
-      message: "untaggedRetentionDays must be a positive integer, got 0",
-    });
   });
 });
