@@ -32,6 +32,12 @@
 #             without a key, before the plugin exists, with a key the Hub refuses (each with its
 #             one action); then published (the CLI's requests checked in order); a re-run is a
 #             no-op; another build of the same version is refused before anything is sent
+#   referrers sign.sh and evidence.sh once more in a registry that serves the OCI referrers API
+#             (as Artifact Registry does; here the registry has none, as GHCR): the evidence is
+#             6 referrer manifests and no tag there, a `sha256-<digest>` tag here; verify passes
+#   cleanup   gcr.io's cleanup policy applied to the registry as Artifact Registry would (every
+#             version 15 days old): nothing deleted, the release verifies; at the end, a rule
+#             deleting untagged versions deletes the evidence and verify fails (status 10)
 #   exact     the exact-tag guard (exact-tags.sh inside up.sh): a re-run of the tag re-tags without
 #             building and every tag of the repository keeps its digest, with the state intact and
 #             again from an empty state (the indexes re-created from the same sources must be
@@ -316,6 +322,62 @@ verify_status 2 "a tag instead of a digest" "${image}:${TAG}"
 printf '%s\n' "${evidence_times[@]}" >"${work}/evidence-times"
 log "ok: evidence steps (seconds): ${evidence_times[*]}"
 
+# --- both storage paths of cosign v3: the tag fallback (above), and the referrers API ------------
+# The rehearsal registry, like GHCR, has no referrers API: cosign tags an index `sha256-<digest>`
+# listing the evidence. Artifact Registry serves the API: cosign stores referrer manifests and no
+# tag. So the release is signed, attested and verified once more in a registry that serves it
+# (test/e2e/sync/cmd/ocireg: go-containerregistry's, TLS with the rehearsal's certificate).
+log "step referrers: sign, attest and verify where the registry serves the referrers API"
+expect "tag fallback: the index listing the release's evidence" \
+	"$(registry_tags "${image#*/}" | grep -cxF "sha256-${digest#sha256:}")" 1
+(cd test/e2e/sync && GOFLAGS="-mod=readonly -buildvcs=false" go build -o "${work}/bin/ocireg" ./cmd/ocireg)
+rm -f "${work}/ocireg.addr"
+"${work}/bin/ocireg" -cert "${CQ_TOOLCHAIN_DIR}/etc/tls/registry.crt" -key "${CQ_TOOLCHAIN_DIR}/etc/tls/registry.key" \
+	-addr-file "${work}/ocireg.addr" -copy "${refs}" -to rehearsal-referrers >"${work}/ocireg.log" 2>&1 &
+ocireg_pid=$!
+trap 'kill "${ocireg_pid}" 2>/dev/null || true; hub_stop 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do
+	[[ -s "${work}/ocireg.addr" ]] && break
+	kill -0 "${ocireg_pid}" 2>/dev/null || die "ocireg stopped: $(tail -n 5 "${work}/ocireg.log")"
+	sleep 0.1
+done
+[[ -s "${work}/ocireg.addr" ]] || die "ocireg did not start in 30 s: $(tail -n 5 "${work}/ocireg.log")"
+ocireg="$(cat "${work}/ocireg.addr")"
+rr="${ocireg}/rehearsal-referrers@${digest}"
+IMAGE_REFS="${rr}" GHCR_TOKEN="" bash scripts/release/sign.sh
+IMAGE_REFS="${rr}" GHCR_TOKEN="" bash scripts/release/evidence.sh provenance
+IMAGE_REFS="${rr}" GHCR_TOKEN="" bash scripts/release/evidence.sh sbom
+referrers="$(curl -fsS --cacert "${CQ_REGISTRY_CA}" "https://${ocireg}/v2/rehearsal-referrers/referrers/${digest}")" ||
+	die "no referrers API answer from ${ocireg}"
+expect "referrers API: evidence of ${digest} (signature, provenance, SPDX and CycloneDX per platform)" \
+	"$(jq '.manifests | length' <<<"${referrers}")" 6
+expect "referrers API: tags in that repository (cosign made none)" \
+	"$(curl -fsS --cacert "${CQ_REGISTRY_CA}" "https://${ocireg}/v2/rehearsal-referrers/tags/list" | jq -c '.tags // []')" "[]"
+verify_status 0 "the release in a registry with the referrers API" "${rr}" "${pinned[@]}"
+kill "${ocireg_pid}" 2>/dev/null || true
+wait "${ocireg_pid}" 2>/dev/null || true
+log "ok: both storage paths: tag fallback here, referrers API at ${ocireg}"
+
+# --- cleanup: gcr.io's cleanup policy, as an Artifact Registry run would apply it ---------------
+# Ages simulated: every version 15 days old (the evidence is minutes old here). The policy must
+# delete no evidence: the release verifies afterwards. At the end, a policy that deletes untagged
+# versions (the program's until issue 20) is applied too, and verify must then fail.
+log "step cleanup"
+# cleanup_apply [--policies FILE]: deletes what the policy would delete; prints how many.
+cleanup_apply() {
+	local d n=0
+	while IFS= read -r d; do
+		curl -fsS --cacert "${CQ_REGISTRY_CA}" -X DELETE "https://${CQ_REGISTRY}/v2/${image#*/}/manifests/${d}" >/dev/null ||
+			die "cleanup: cannot delete ${d}"
+		n=$((n + 1))
+	done < <(tsnode scripts/cleanup-simulate.ts --repo "${image#*/}" --age-days 15 "$@" 2>>"${work}/cleanup.log" ||
+		die "cleanup-simulate failed: $(tail -n 3 "${work}/cleanup.log")")
+	echo "${n}"
+}
+expect "cleanup: versions the program's policy deletes (15 days on)" "$(cleanup_apply)" 0
+verify_status 0 "the release after the cleanup policy (15 days on)" "${refs}" "${pinned[@]}"
+log "ok: $(tail -n 1 "${work}/cleanup.log")"
+
 # --- visibility: an anonymous pull of every published ref (the rehearsal registry is anonymous) ---
 log "step visibility"
 STACK_OUTPUTS="$(cat "${RUNNER_TEMP}/outputs.json")" bash scripts/release/visibility.sh check
@@ -447,7 +509,7 @@ expect "SPDX asset of arm64" "$(jq -r --arg d "${arm64}" 'tostring | contains($d
 log "step hub"
 # shellcheck source=scripts/lib/hub.sh
 source "${ROOT}/scripts/lib/hub.sh"
-trap hub_stop EXIT
+trap 'kill "${ocireg_pid:-}" 2>/dev/null || true; hub_stop' EXIT
 hub_publish() { bash scripts/release/hub-publish.sh; }
 hub_start "${work}/hub-none" -api-key rehearsal-hub-key || die "the stand-in Hub did not start"
 export CLOUDQUERY_API_URL="${HUB_URL}"
@@ -595,6 +657,17 @@ else
 	expect "after ${next} again: ${TAG}" "$(tag_digest "${TAG}")" "${digest}"
 	git reset -q --hard "${GITHUB_SHA}"
 fi
+
+# The cleanup check can fail: a rule deleting untagged versions after 14 days deletes cosign's
+# signatures and attestations (untagged manifests), and the release no longer verifies.
+log "step cleanup: a policy that deletes untagged versions after 14 days (the check can fail)"
+jq -n --arg p v '[
+	{id: "keep-releases-and-cache", action: "KEEP", condition: {tagState: "TAGGED", tagPrefixes: [$p, "latest", "buildcache-"]}},
+	{id: "delete-untagged", action: "DELETE", condition: {tagState: "UNTAGGED", olderThan: "1209600s"}}]' >"${work}/delete-untagged.json"
+deleted="$(cleanup_apply --policies "${work}/delete-untagged.json")"
+((deleted > 0)) || die "a delete-untagged policy found nothing to delete: the evidence is not untagged?"
+verify_refused 10 "the release after a delete-untagged policy (${deleted} versions deleted)" "no valid signature" \
+	"${refs}" "${pinned[@]}"
 
 expect "checkout's Pulumi.local.yaml" "$(sha256sum "${ROOT}/Pulumi.local.yaml")" "${checkout_stack_file}"
 log "passed in $((SECONDS - t0)) s: ${TAG} → ${refs} (tags $(jq -r 'join(", ")' <<<"${want_tags}"))"

@@ -221,7 +221,7 @@ describe("scripts/compare-dist-records.sh: .ci/run's reproducibility check of th
       "a line that is no checksum",
       RECORD,
       "not a checksum\n",
-      /has a line that is not '<sha256>  <file>': not a checksum/,
+      /has a line that is not '<sha256> {2}<file>': not a checksum/,
     ],
   ];
   for (const [name, first, second, message] of refused) {
