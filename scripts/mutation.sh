@@ -22,5 +22,5 @@ npm ci --no-audit --no-fund --loglevel=error >/dev/null
 npm install --no-save --no-audit --no-fund --loglevel=error \
 	"@stryker-mutator/core@${STRYKER_VERSION}" "@stryker-mutator/mocha-runner@${STRYKER_VERSION}" >/dev/null
 t0=${SECONDS}
-node_modules/.bin/stryker run stryker.conf.json
+node_modules/.bin/stryker run stryker.conf.json "$@"
 log "done in $((SECONDS - t0)) s"

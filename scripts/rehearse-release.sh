@@ -73,7 +73,10 @@ source "${ROOT}/scripts/lib/registry.sh"
 # tag_digest TAG: the digest the registry serves for ${image}:TAG; snapshot_image: every tag's.
 tag_digest() { registry_digest "${image#*/}" "$1"; }
 snapshot_image() { registry_snapshot "${image#*/}"; }
-# derive_tags VERSION COMMIT RELEASED_JSON: the tags lib/release.ts derives, as JSON.
+# derive_tags VERSION COMMIT RELEASED_JSON: the tags lib/release.ts derives, as JSON. Computed by
+# the code under test on purpose (the rehearsal checks the scripts around it); the independent
+# oracle of the tag rule is the history rehearsal's model (test/history/model.ts, written from
+# docs/configuration.md) and the e2e's literal tags.
 derive_tags() {
 	tsnode -e 'import { deriveTags } from "./lib/release";
 const [version, commit, released] = process.argv.slice(1);

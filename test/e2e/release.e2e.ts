@@ -100,11 +100,13 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
   this.timeout(30 * 60_000);
   const reg = new Registry();
   const repo = E2E.imageName;
-  const expectedTags = deriveTags({
-    version: E2E.version,
-    commit: E2E.commit,
-    releasedVersions: E2E.releasedVersions,
-  });
+  // The oracle is written out (issue 21): the tags a v0.0.1 release of 0e2e0e2… must carry, by
+  // docs/configuration.md's rule, not by the code under test; deriveTags must agree with it.
+  const expectedTags = ["v0.0.1-0e2e0e2", "v0.0.1", "v0.0", "latest"];
+  assert.deepStrictEqual(
+    deriveTags({ version: E2E.version, commit: E2E.commit, releasedVersions: E2E.releasedVersions }),
+    expectedTags,
+  );
   // components/image.ts also pushes each platform under `<sha tag>-<arch>` and keeps the
   // registry build cache per platform in the same repository.
   const perArchTags = ARCHES.map((a) => `${expectedTags[0]}-${a}`);
@@ -152,13 +154,27 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
       .map((m) => `${m.platform?.os}/${m.platform?.architecture}`)
       .sort();
     assert.deepStrictEqual(plats, PLATFORMS);
-    const labels = ociLabels({
-      owner: "cloudquery-example",
-      repository: "cq-source-s3",
-      version: E2E.version,
-      commit: E2E.commit,
-      commitTime: E2E.commitTime,
-    });
+    // The oracle is written out (issue 21), and lib/labels.ts must agree with it.
+    const labels = {
+      "org.opencontainers.image.created": "2025-06-01T00:00:00Z",
+      "org.opencontainers.image.description": "CloudQuery source plugin that reads Parquet objects from S3",
+      "org.opencontainers.image.licenses": "Apache-2.0",
+      "org.opencontainers.image.revision": "0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e",
+      "org.opencontainers.image.source": "https://github.com/cloudquery-example/cq-source-s3",
+      "org.opencontainers.image.title": "cq-source-s3",
+      "org.opencontainers.image.url": "https://github.com/cloudquery-example/cq-source-s3",
+      "org.opencontainers.image.version": "v0.0.1",
+    };
+    assert.deepStrictEqual(
+      ociLabels({
+        owner: "cloudquery-example",
+        repository: "cq-source-s3",
+        version: E2E.version,
+        commit: E2E.commit,
+        commitTime: E2E.commitTime,
+      }),
+      labels,
+    );
     for (const arch of ARCHES) {
       const desc = index.manifests.find((m) => m.platform?.architecture === arch);
       const man = await reg.manifest<Manifest>(repo, desc?.digest as string);
