@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 
 import {
   baseImages,
+  buildType,
   checkProvenance,
   checkSboms,
   cosignUnreachable,
@@ -446,5 +447,262 @@ describe("evidence: a cosign failure is a verdict only when cosign could check",
       .filter(([k]) => k !== "unreachable")
       .map(([, v]) => v);
     assert.ok(!verdicts.includes(3) && new Set(verdicts).size === verdicts.length);
+  });
+});
+
+// The mutants a StrykerJS pass over tooling/evidence.ts left alive (issue 21), each killed by the
+// case that tells the rule from its mutant: anchors of every pattern, each optional branch, each
+// refusal's field name.
+describe("evidence: every rule's edge (mutation pass)", () => {
+  const refused = (over: Partial<ProvenanceInput>, field: string) =>
+    assert.throws(
+      () => provenancePredicate({ ...INPUT, ...over }),
+      (e: Error) =>
+        e instanceof EvidenceError &&
+        e.name === "EvidenceError" &&
+        e.message.startsWith(`provenance: ${field} `),
+    );
+  const bad: [keyof ProvenanceInput, string][] = [
+    ["serverUrl", " https://github.com"],
+    ["serverUrl", "https://github.com/"],
+    ["serverUrl", "xhttps://github.com"],
+    ["serverUrl", "https://github.com:8a"],
+    ["serverUrl", "https://github.com:"],
+    ["repository", " acme/cq-source-s3"],
+    ["repository", "acme/cq-source-s3/"],
+    ["repositoryId", "12a"],
+    ["repositoryId", "a12"],
+    ["ref", "xrefs/tags/v1.2.3"],
+    ["ref", "refs/tags/v1.2.3 "],
+    ["commit", `${COMMIT}0`],
+    ["commit", `0${COMMIT}`],
+    ["runId", "9a"],
+    ["runId", "a9"],
+    ["runAttempt", "2a"],
+    ["runAttempt", "a2"],
+  ];
+  for (const [field, value] of bad) {
+    it(`refuses ${field} ${JSON.stringify(value)}, naming ${field}`, () =>
+      refused({ [field]: value }, field));
+  }
+  it("accepts a port in the server URL and a run attempt of two digits", () => {
+    assert.doesNotThrow(() =>
+      provenancePredicate({ ...INPUT, serverUrl: "https://ghe.example:8443", runAttempt: "12" }),
+    );
+  });
+  for (const version of ["null", "undefined", "   "]) {
+    it(`refuses the tool version ${JSON.stringify(version)}`, () =>
+      assert.throws(
+        () => provenancePredicate({ ...INPUT, toolchain: { syft: version } }),
+        /toolchain\.syft has no version/,
+      ));
+  }
+  it("refuses a platform digest with text around it", () => {
+    for (const d of [`${AMD64} `, `x${AMD64}`]) {
+      assert.throws(
+        () =>
+          provenancePredicate({ ...INPUT, platformDigests: { ...INPUT.platformDigests, "linux/amd64": d } }),
+        /platform linux\/amd64 has no manifest digest/,
+      );
+    }
+  });
+  it("writes the optional GitHub facts only when given", () => {
+    const p = provenancePredicate({
+      ...INPUT,
+      repositoryOwnerId: undefined,
+      eventName: undefined,
+      runnerEnvironment: undefined,
+    });
+    assert.deepEqual((p.buildDefinition as { internalParameters: unknown }).internalParameters, {
+      github: { repository_id: "123456" },
+    });
+  });
+  it("names the workflow, the platforms and the build type", () => {
+    const p = provenancePredicate(INPUT) as {
+      buildDefinition: { buildType: string; externalParameters: Record<string, unknown> };
+    };
+    assert.equal(
+      p.buildDefinition.buildType,
+      "https://github.com/acme/cq-source-s3/blob/main/docs/release.md#evidence",
+    );
+    assert.equal(buildType("https://github.com", "acme/cq-source-s3"), p.buildDefinition.buildType);
+    assert.deepEqual(p.buildDefinition.externalParameters.workflow, {
+      ref: "refs/tags/v1.2.3",
+      repository: "https://github.com/acme/cq-source-s3",
+      path: ".github/workflows/release.yml",
+    });
+    assert.deepEqual(p.buildDefinition.externalParameters.platforms, ["linux/amd64", "linux/arm64"]);
+  });
+
+  describe("base images from the Dockerfile's ARG lines", () => {
+    const pinned = `img@sha256:${HEX("1")}`;
+    const other = `img@sha256:${HEX("2")}`;
+    const of = (lines: string[]) => baseImages([...lines, `ARG RUNTIME_IMAGE=${other}`].join("\n"), {});
+    it("reads indented lines, several spaces and trailing blanks", () => {
+      for (const line of [
+        `  ARG BUILDER_IMAGE=${pinned}`,
+        `ARG  BUILDER_IMAGE=${pinned}`,
+        `ARG BUILDER_IMAGE=${pinned}   `,
+      ]) {
+        assert.equal(of([line])[0].digest.sha256, HEX("1"), line);
+      }
+    });
+    it("ignores a commented-out ARG and one with a trailing word", () => {
+      assert.throws(
+        () => of([`# ARG BUILDER_IMAGE=${pinned}`]),
+        /BUILDER_IMAGE: neither a build arg nor an ARG default/,
+      );
+      assert.throws(
+        () => of([`ARG BUILDER_IMAGE=${pinned} extra`]),
+        /BUILDER_IMAGE: neither a build arg nor an ARG default/,
+      );
+    });
+    it("refuses a digest without an image name, with or without the @", () => {
+      for (const ref of [`sha256:${HEX("1")}`, `@sha256:${HEX("1")}`]) {
+        assert.throws(() => baseImages(DOCKERFILE, { BUILDER_IMAGE: ref }), /is not pinned by digest/, ref);
+      }
+    });
+  });
+
+  describe("checkProvenance: every field it reads", () => {
+    const predicate = () => provenancePredicate(INPUT) as Record<string, Record<string, unknown>>;
+    const withDeps = (deps: unknown) => {
+      const p = predicate();
+      (p.buildDefinition as Record<string, unknown>).resolvedDependencies = deps;
+      return statement(p);
+    };
+    const git = {
+      uri: "git+https://github.com/acme/cq-source-s3@refs/tags/v1.2.3",
+      digest: { gitCommit: COMMIT },
+    };
+    it("finds the git dependency among others, whatever comes first", () => {
+      const s = withDeps([
+        { uri: 5 },
+        { name: "x" },
+        { uri: "oci://img", digest: { sha256: HEX("1") } },
+        git,
+      ]);
+      assert.equal(checkProvenance([s], EXPECT).commit, COMMIT);
+    });
+    it("no git dependency: names the empty source (repository, 12)", () => {
+      assert.throws(
+        () => checkProvenance([withDeps([{ uri: "oci://img" }])], EXPECT),
+        (e: VerifyFailure) =>
+          e.kind === "repository" &&
+          e.message ===
+            'provenance names source "", expected a ref of git+https://github.com/acme/cq-source-s3',
+      );
+    });
+    it("a git dependency without a commit: names it (provenance, 11)", () => {
+      assert.throws(
+        () => checkProvenance([withDeps([{ uri: git.uri }])], EXPECT),
+        (e: VerifyFailure) =>
+          e.kind === "provenance" &&
+          e.name === "VerifyFailure" &&
+          e.message === 'provenance names no commit (got "")',
+      );
+      assert.throws(
+        () =>
+          checkProvenance([withDeps([{ ...git, digest: { gitCommit: `${COMMIT}0` } }])], {
+            ...EXPECT,
+            commit: undefined,
+          }),
+        /provenance names no commit/,
+      );
+    });
+    it("no repository id: names the empty id when one is expected", () => {
+      const p = predicate();
+      (p.buildDefinition as Record<string, unknown>).internalParameters = {};
+      assert.throws(
+        () => checkProvenance([statement(p)], EXPECT),
+        /provenance names repository id "", expected 123456/,
+      );
+    });
+    const withByproducts = (byproducts: unknown) => {
+      const p = predicate();
+      (p.runDetails as Record<string, unknown>).byproducts = byproducts;
+      return statement(p);
+    };
+    for (const [name, byproducts] of [
+      ["not a list", { name: "linux/amd64" }],
+      ["entries without a name", [{ digest: { sha256: HEX("b") } }]],
+      ["entries without a digest", [{ name: "linux/amd64", digest: { sha256: 5 } }]],
+    ] as [string, unknown][]) {
+      it(`byproducts ${name}: no platform manifests (provenance, 11)`, () =>
+        assert.throws(
+          () => checkProvenance([withByproducts(byproducts)], EXPECT),
+          (e: VerifyFailure) =>
+            e.kind === "provenance" &&
+            e.message === "provenance lists no platform manifests (runDetails.byproducts)",
+        ));
+    }
+    it("keeps only complete byproducts", () => {
+      const facts = checkProvenance(
+        [withByproducts([{ name: "linux/amd64", digest: { sha256: HEX("b") } }, { name: "x" }])],
+        EXPECT,
+      );
+      assert.deepEqual(facts.platformDigests, { "linux/amd64": AMD64 });
+    });
+    it("reports the builder id, empty when there is none", () => {
+      assert.equal(
+        checkProvenance([statement(predicate())], EXPECT).builderId,
+        "https://github.com/acme/cq-source-s3/.github/workflows/release.yml@refs/tags/v1.2.3",
+      );
+      const p = predicate();
+      (p.runDetails as Record<string, unknown>).builder = {};
+      assert.equal(checkProvenance([statement(p)], EXPECT).builderId, "");
+    });
+    it("a statement about several subjects counts when one of them is the digest", () => {
+      const s = statement(predicate()) as Record<string, unknown>;
+      s.subject = [{ name: "other", digest: { sha256: HEX("9") } }, ...(s.subject as unknown[])];
+      assert.equal(checkProvenance([s], EXPECT).commit, COMMIT);
+    });
+    it("an expected digest that is not one finds no provenance (not a crash)", () => {
+      assert.throws(
+        () => checkProvenance([statement(predicate())], { ...EXPECT, digest: "latest" }),
+        (e: VerifyFailure) => e.kind === "provenance" && /no SLSA v1 provenance about latest/.test(e.message),
+      );
+      assert.throws(
+        () => checkProvenance([statement(predicate())], { ...EXPECT, digest: `x${DIGEST}` }),
+        /no SLSA v1 provenance/,
+      );
+      assert.throws(
+        () => checkProvenance([statement(predicate())], { ...EXPECT, digest: `${DIGEST}x` }),
+        /no SLSA v1 provenance/,
+      );
+    });
+    it("a predicate that is a list is read as no predicate", () => {
+      const s = statement([predicate()]);
+      assert.throws(() => checkProvenance([s], EXPECT), /provenance names source ""/);
+    });
+    it("checkSboms reports the platforms sorted, whatever the provenance's order", () => {
+      const facts = {
+        ...checkProvenance([statement(predicate())], EXPECT),
+        platformDigests: { "linux/arm64": ARM64, "linux/amd64": AMD64 },
+      };
+      const sboms = [
+        statement(spdx(ARM64), SPDX_PREDICATE_TYPE),
+        statement(spdx(AMD64), SPDX_PREDICATE_TYPE),
+      ];
+      assert.deepEqual(checkSboms(sboms, EXPECT, facts), [
+        "linux/amd64: 2 packages",
+        "linux/arm64: 2 packages",
+      ]);
+    });
+  });
+
+  describe("cosignUnreachable: the cause runs to the end of its line, trimmed", () => {
+    const cases: [string, string][] = [
+      ["lookup r: no such host (after 3 tries)  \nnext", "no such host (after 3 tries)"],
+      ["read: connection refused by peer\nnext", "connection refused by peer"],
+      ["net/http: i/o timeout while reading\nnext", "i/o timeout while reading"],
+      [
+        "Error: context deadline exceeded (Client.Timeout)\nnext",
+        "context deadline exceeded (Client.Timeout)",
+      ],
+      ["Error: x509: certificate has expired   \nnext", "x509: certificate has expired"],
+    ];
+    for (const [stderr, want] of cases)
+      it(JSON.stringify(want), () => assert.equal(cosignUnreachable(stderr), want));
   });
 });

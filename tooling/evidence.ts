@@ -57,7 +57,8 @@ export function baseImages(
       throw new EvidenceError(`base image ${name}: neither a build arg nor an ARG default in the Dockerfile`);
     }
     const at = ref.lastIndexOf("@");
-    const digest = at < 0 ? null : DIGEST_RE.exec(ref.slice(at + 1));
+    // No image name before the "@" is no image either.
+    const digest = at <= 0 ? null : DIGEST_RE.exec(ref.slice(at + 1));
     if (digest === null) {
       throw new EvidenceError(
         `base image ${name} ${JSON.stringify(ref)} is not pinned by digest (<image>@sha256:<64 hex>)`,
