@@ -102,23 +102,16 @@ export class RepoSettings extends pulumi.ComponentResource {
       );
     }
 
-    new github.ActionsSecret(
-      `${name}-secret-pulumi-config-passphrase`,
-      {
-        repository: args.repository,
-        secretName: "PULUMI_CONFIG_PASSPHRASE",
-        value: pulumi.secret(args.pulumiConfigPassphrase),
-      },
-      { ...child, additionalSecretOutputs: ["value"] },
-    );
-    if (args.cloudqueryApiKey !== undefined) {
+    // Secrets stay Pulumi secrets into the state (additionalSecretOutputs). CLOUDQUERY_API_KEY only
+    // while Hub publishing is on (lib/config.ts hubPublish).
+    const secrets: Record<string, pulumi.Output<string>> = {
+      PULUMI_CONFIG_PASSPHRASE: args.pulumiConfigPassphrase,
+      ...(args.cloudqueryApiKey === undefined ? {} : { CLOUDQUERY_API_KEY: args.cloudqueryApiKey }),
+    };
+    for (const [secretName, value] of Object.entries(secrets)) {
       new github.ActionsSecret(
-        `${name}-secret-cloudquery-api-key`,
-        {
-          repository: args.repository,
-          secretName: "CLOUDQUERY_API_KEY",
-          value: pulumi.secret(args.cloudqueryApiKey),
-        },
+        `${name}-secret-${variableSlug(secretName)}`,
+        { repository: args.repository, secretName, value: pulumi.secret(value) },
         { ...child, additionalSecretOutputs: ["value"] },
       );
     }

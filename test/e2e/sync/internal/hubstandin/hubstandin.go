@@ -155,6 +155,18 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// writeRequest: a write's token, then its JSON body into body; false (the reply sent) when either is refused.
+func (s *Server) writeRequest(w http.ResponseWriter, r *http.Request, body any) bool {
+	if !s.authorized(w, r) {
+		return false
+	}
+	if err := json.NewDecoder(r.Body).Decode(body); err != nil {
+		refuse(w, http.StatusBadRequest, "invalid body: %v", err)
+		return false
+	}
+	return true
+}
+
 // lookup returns the version named in the path; ok false (and the reply sent) when absent.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*version, bool) {
 	versions, ok := s.plugins[key(r)]
@@ -194,12 +206,8 @@ func (s *Server) getPlugin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createVersion(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) {
-		return
-	}
 	var req cqapi.CreatePluginVersionRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		refuse(w, http.StatusBadRequest, "invalid body: %v", err)
+	if !s.writeRequest(w, r, &req) {
 		return
 	}
 	s.mu.Lock()
@@ -272,12 +280,8 @@ func (s *Server) draftOnly(w http.ResponseWriter, r *http.Request) (*version, bo
 }
 
 func (s *Server) putTables(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) {
-		return
-	}
 	var req cqapi.CreatePluginVersionTablesRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		refuse(w, http.StatusBadRequest, "invalid body: %v", err)
+	if !s.writeRequest(w, r, &req) {
 		return
 	}
 	s.mu.Lock()
@@ -289,12 +293,12 @@ func (s *Server) putTables(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putDocs(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) {
+	var req cqapi.CreatePluginVersionDocsRequest
+	if !s.writeRequest(w, r, &req) {
 		return
 	}
-	var req cqapi.CreatePluginVersionDocsRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Pages) == 0 {
-		refuse(w, http.StatusBadRequest, "invalid body: want at least one page (%v)", err)
+	if len(req.Pages) == 0 {
+		refuse(w, http.StatusBadRequest, "invalid body: want at least one page")
 		return
 	}
 	s.mu.Lock()
@@ -371,12 +375,8 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateVersion(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) {
-		return
-	}
 	var req cqapi.PluginVersionUpdate
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		refuse(w, http.StatusBadRequest, "invalid body: %v", err)
+	if !s.writeRequest(w, r, &req) {
 		return
 	}
 	s.mu.Lock()
