@@ -327,7 +327,14 @@ for fault in "${faults[@]}"; do
 		ra=${rc}
 		finish "${fault}-b"
 		rb=${rc}
-		((ra == 0 && rb == 0)) || die "${fault}: exit ${ra}/${rb}: $(errors "${fault}-a") $(errors "${fault}-b")"
+		if ((ra != 0 || rb != 0)); then
+			# The error lines, or the end of a log without one (a crash names no ::error::).
+			for run in a b; do
+				log "${fault}-${run} (exit $([[ ${run} == a ]] && echo "${ra}" || echo "${rb}")): $(errors "${fault}-${run}" | tr '\n' ' ')"
+				[[ -n "$(errors "${fault}-${run}")" ]] || tail -n 30 "${work}/${fault}-${run}/up.out" | sed "s/^/[faults]   ${run}| /" >&2
+			done
+			die "${fault}: exit ${ra}/${rb}"
+		fi
 		grep -qh "the stack is locked by another update" "${work}/${fault}-a/up.out" "${work}/${fault}-b/up.out" ||
 			die "${fault}: neither run waited for the lock"
 		# Both have released: the model holds both before either is checked.
