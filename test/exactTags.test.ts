@@ -37,7 +37,7 @@ describe("exact tags: the decision", () => {
   const index = (
     digest: string,
     revision: string | undefined,
-    manifests = [
+    manifests: ExistingIndex["manifests"] = [
       { platform: "linux/amd64", digest: A },
       { platform: "linux/arm64", digest: B },
     ],
@@ -209,6 +209,187 @@ describe("exact tags: the decision", () => {
       }
     });
   }
+
+  // Every note and message in full: the run's log is what an operator reads when a release stops,
+  // so its words are behaviour (the mutation pass showed regex checks left them free).
+  const [gcrLine, ghcrLine] = ["gcr", "ghcr"].map((k) => `${k}.io/o/cq-source-s3`);
+  const absentBoth = (repo: string) => `${repo}: v1.2.3 absent, v1.2.3-abc1234 absent`;
+  const heldBoth = (repo: string) => `${repo}: v1.2.3 ${I.slice(0, 19)}, v1.2.3-abc1234 ${I.slice(0, 19)}`;
+  const noteRows: [string, ExactTagObservation, Record<string, string>, ExactTagDecision][] = [
+    [
+      "a new release, one registry's reads denied",
+      obs([reg("gcr"), reg("ghcr", { denied: true, has: {} })]),
+      {},
+      {
+        action: "build",
+        notes: [
+          absentBoth(gcrLine),
+          `${absentBoth(ghcrLine)} (reads denied to the credentials given: counted as absent)`,
+          "v1.2.3 exists nowhere: a new release, built",
+        ],
+      },
+    ],
+    [
+      "an override naming another version and a rollback pending for another one",
+      obs([reg("gcr"), reg("ghcr")]),
+      { override: "v9.9.9", rollbackTo: "v1.2.2" },
+      {
+        action: "build",
+        notes: [
+          "WARNING: rollbackTo is v1.2.2; this release (v1.2.3) ignores it and takes latest / its vX.Y by the " +
+            "usual rule, which undoes the rollback if it is the newest",
+          "ALLOW_EXACT_TAG_MOVE=v9.9.9 does not name this release (v1.2.3): ignored",
+          absentBoth(gcrLine),
+          absentBoth(ghcrLine),
+          "v1.2.3 exists nowhere: a new release, built",
+        ],
+      },
+    ],
+    [
+      "empty settings say nothing about overrides or rollbacks",
+      obs([reg("gcr", here), reg("ghcr", here)], index(I, COMMIT)),
+      { override: "", rollbackTo: "" },
+      {
+        ...reuse,
+        notes: [
+          heldBoth(gcrLine),
+          heldBoth(ghcrLine),
+          `v1.2.3 is already this commit's ${I} in every registry: re-tagging its platform images, no build`,
+        ],
+      } as ExactTagDecision,
+    ],
+    [
+      "a run that died between registries names the registries that hold it",
+      obs([reg("gcr", here), reg("ghcr")], index(I, COMMIT)),
+      {},
+      {
+        ...reuse,
+        notes: [
+          heldBoth(gcrLine),
+          absentBoth(ghcrLine),
+          `v1.2.3 is already this commit's ${I} in gcr: re-tagging its platform images, no build`,
+        ],
+      } as ExactTagDecision,
+    ],
+    [
+      "a rollback says it moves the floating tags",
+      obs([reg("gcr", here), reg("ghcr", here)], index(I, COMMIT)),
+      { rollbackTo: "v1.2.3" },
+      {
+        ...reuse,
+        notes: [
+          heldBoth(gcrLine),
+          heldBoth(ghcrLine),
+          `v1.2.3 is already this commit's ${I} in every registry: re-tagging its platform images, no build; ` +
+            "rollback: latest and its minor tag are moved onto it",
+        ],
+      } as ExactTagDecision,
+    ],
+    [
+      "the override that moves tags names every existing tag and digest",
+      obs([reg("gcr", here), reg("ghcr", { version: I })], index(I, OTHER)),
+      { override: "v1.2.3" },
+      {
+        action: "build",
+        notes: [
+          heldBoth(gcrLine),
+          `${ghcrLine}: v1.2.3 ${I.slice(0, 19)}, v1.2.3-abc1234 absent`,
+          `WARNING: ALLOW_EXACT_TAG_MOVE=v1.2.3: rebuilding and MOVING the exact tags of v1.2.3 (v1.2.3 is commit ` +
+            `${OTHER}'s build (${I}), not this commit's; ${gcrLine}:v1.2.3 is ${I}; ${gcrLine}:v1.2.3-abc1234 is ` +
+            `${I}; ${ghcrLine}:v1.2.3 is ${I}); the old digests keep their signatures, the tags no longer point at them`,
+        ],
+      },
+    ],
+  ];
+  for (const [what, observation, settings, want] of noteRows) {
+    it(`says in full what it decided: ${what}`, () => {
+      assert.deepEqual(decideExactTags(observation, settings), want);
+    });
+  }
+
+  const how =
+    "Only to move the tags anyway (dangerous: whoever pulls v1.2.3 gets other content, its signature stays on " +
+    'the old digest) set ALLOW_EXACT_TAG_MOVE=v1.2.3 for this one run (docs/release.md, "Exact tags").';
+  const refusal = (problem: string, existing: string, tail = how) =>
+    `exact tags are immutable: ${problem}. Existing: ${existing}. This run (commit ${COMMIT}) pushed nothing. ` +
+    `If v1.2.3 was re-created on another commit, release a new version instead. ${tail}`;
+  const messageRows: [string, ExactTagObservation, Record<string, string>, string][] = [
+    [
+      "a rollback to nothing",
+      obs([reg("gcr"), reg("ghcr")]),
+      { rollbackTo: "v1.2.3" },
+      "rollbackTo is v1.2.3, but no registry holds v1.2.3 or v1.2.3-abc1234: a rollback only re-points latest " +
+        "and vX.Y at an existing release's images, it never builds one",
+    ],
+    [
+      "a rollback onto another commit's tags",
+      obs([reg("gcr", { sha: I }), reg("ghcr")], index(I, OTHER)),
+      { rollbackTo: "v1.2.3" },
+      refusal(
+        `v1.2.3 is commit ${OTHER}'s build (${I}), not this commit's`,
+        `${gcrLine}:v1.2.3-abc1234 is ${I}`,
+        "A rollback cannot move exact tags.",
+      ),
+    ],
+    [
+      "a registry lacking a platform image",
+      obs([reg("gcr", here), reg("ghcr", { has: { [B]: true } })], index(I, COMMIT)),
+      {},
+      refusal(
+        `${ghcrLine} lacks the linux/amd64 image(s) of ${I}, so it cannot be re-tagged there without a rebuild`,
+        `${gcrLine}:v1.2.3 is ${I}; ${gcrLine}:v1.2.3-abc1234 is ${I}`,
+      ),
+    ],
+    [
+      "a registry lacking both platform images",
+      obs([reg("gcr", here), reg("ghcr", { has: {} })], index(I, COMMIT)),
+      {},
+      refusal(
+        `${ghcrLine} lacks the linux/amd64, linux/arm64 image(s) of ${I}, so it cannot be re-tagged there without ` +
+          "a rebuild",
+        `${gcrLine}:v1.2.3 is ${I}; ${gcrLine}:v1.2.3-abc1234 is ${I}`,
+      ),
+    ],
+    [
+      "an index of other platforms, one without a platform",
+      obs(
+        [reg("gcr", { sha: I }), reg("ghcr")],
+        index(I, COMMIT, [{ platform: "linux/amd64", digest: A }, { digest: B }]),
+      ),
+      {},
+      refusal(
+        `the index ${I} joins [linux/amd64, <none>] but this run builds [linux/amd64, linux/arm64] in that ` +
+          "order, so re-tagging it would not give the same digest",
+        `${gcrLine}:v1.2.3-abc1234 is ${I}`,
+      ),
+    ],
+    [
+      "this commit's sha tag on a digest whose index was not read",
+      obs([reg("gcr", { sha: I }), reg("ghcr")]),
+      {},
+      refusal(`${I} is not a readable image index (unread)`, `${gcrLine}:v1.2.3-abc1234 is ${I}`),
+    ],
+  ];
+  for (const [what, observation, settings, want] of messageRows) {
+    it(`refuses in full words: ${what}`, () => {
+      const got = decideExactTags(observation, settings);
+      assert.equal(got.action, "refuse", JSON.stringify(got));
+      assert.equal((got as { message: string }).message, want);
+    });
+  }
+
+  it("re-tags a Docker manifest list like an OCI index", () => {
+    const list = index(I, COMMIT, undefined, "application/vnd.docker.distribution.manifest.list.v2+json");
+    assert.deepEqual(
+      { ...decideExactTags(obs([reg("gcr", here), reg("ghcr", here)], list)), notes: [] },
+      { ...reuse, notes: [] },
+    );
+  });
+
+  it("an unreadable commit is enough when any registry holds this commit's sha tag on the digest", () => {
+    const got = decideExactTags(obs([reg("gcr", here), reg("ghcr", { version: I })], index(I, undefined)));
+    assert.equal(got.action, "reuse", JSON.stringify(got));
+  });
 
   it("logs what each registry holds, and loudly what an override or a pending rollback does", () => {
     const moved = decideExactTags(obs([reg("gcr", { version: I }), reg("ghcr")], index(I, OTHER)), {
