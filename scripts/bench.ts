@@ -3,7 +3,11 @@
 // the five targets add to a cold release), warm rebuild after a one-line Go change, the evidence
 // steps on that image (sign, provenance, SBOMs, verify: key mode, a key pair made for the run),
 // the dist target again and the files' evidence, no-op up, cold 1-arch build, image size against
-// gzip(binary), start → first gRPC answer.
+// gzip(binary), start → first gRPC answer. Each figure with its breakdown (issue 22): the cold
+// build's BuildKit steps per platform, which Go packages and modules compile longest (a cold
+// `go build -debug-actiongraph` of the same flags on the host), and the start split into
+// `docker run` (the daemon's share), the binary's own start outside Docker, its package inits
+// (GODEBUG=inittrace=1) and the floor of one gRPC call from this client.
 // "Cold" = BuildKit cache pruned (`buildctl prune --all`; the base images stay in the registry)
 // and a repository name never used before (so no registry build cache either).
 import { execFileSync } from "child_process";
@@ -11,7 +15,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 
-import { firstAnswer } from "./lib/discovery";
+import { buildLogCollector } from "./lib/buildlog";
+import { compileBreakdown, startBreakdown } from "./lib/benchBreakdown";
+import { stepDurations } from "./lib/buildProfile";
 import { rehearsalEnv } from "./lib/env";
 import { Registry, type Index, type Manifest } from "./lib/registry";
 import { withStateLock } from "./lib/stateLocks";
@@ -45,14 +51,26 @@ const base = {
 
 async function timedUp(stackName: string, overrides: Record<string, string>) {
   const ls = await openRehearsalStack(workDir, stackName, { ...base, ...overrides });
+  const { onEvent, buildLog } = buildLogCollector();
   const t0 = process.hrtime.bigint();
-  const r = await withStateLock(() => ls.stack.up({ configFile: ls.configFile }), {
+  const r = await withStateLock(() => ls.stack.up({ configFile: ls.configFile, onEvent }), {
     cancelCommand: ls.cancelCommand,
     attempts: 3,
     waitSeconds: 5,
   });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { s, changes: r.summary.resourceChanges ?? {}, outputs: await plainOutputs(ls) };
+  return { s, changes: r.summary.resourceChanges ?? {}, outputs: await plainOutputs(ls), buildLog };
+}
+
+/** The cold build's BuildKit steps of ≥ 1 s, per Image resource (each platform builds in its own). */
+function buildBreakdown(buildLog: Record<string, string[]>): [string, string][] {
+  return Object.keys(buildLog)
+    .sort()
+    .flatMap((resource) =>
+      stepDurations(buildLog[resource])
+        .filter((t) => t.seconds >= 1)
+        .map((t): [string, string] => [`  ${resource}: ${t.step.slice(0, 70)}`, `${t.seconds.toFixed(1)} s`]),
+    );
 }
 
 function prune(): void {
@@ -133,11 +151,6 @@ function timedEvidence(outputs: Record<string, unknown>): [string, number][] {
   );
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 async function main(): Promise<void> {
   if (workDir === "" || !fs.existsSync(path.join(workDir, "index.ts"))) {
     throw new Error("CQ_BENCH_DIR must be a repository copy (run npm run bench)");
@@ -150,6 +163,7 @@ async function main(): Promise<void> {
   prune();
   const cold2 = await timedUp("bench2", { imageName: two });
   rows.push(["cold build, 2 arch (up)", `${f(cold2.s)} s`]);
+  rows.push(...buildBreakdown(cold2.buildLog));
   // What the five targets add to a cold release: dist right after the cold image build (its
   // linux compiles cached; darwin and windows compile every dependency).
   const coldRunner = releaseRunner(cold2.outputs);
@@ -197,6 +211,7 @@ async function main(): Promise<void> {
   const ref = (cold2.outputs.imageRefs as Record<string, string>).local;
   const digest = ref.split("@")[1];
   const index = await reg.manifest<Index>(two, digest);
+  let amd64Binary = "";
   for (const d of index.manifests.filter((m) => m.platform?.os === "linux")) {
     const man = await reg.manifest<Manifest>(two, d.digest);
     const compressed = man.layers.reduce((n, l) => n + l.size, 0);
@@ -205,6 +220,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(dir, "l.tgz"), await reg.blob(two, last.digest));
     execFileSync("tar", ["-xzf", path.join(dir, "l.tgz"), "-C", dir]);
     const bin = fs.readFileSync(path.join(dir, "cq-source-s3"));
+    if (d.platform?.architecture === "amd64") amd64Binary = path.join(dir, "cq-source-s3");
     const gz = zlib.gzipSync(bin).length;
     rows.push([
       `image size ${d.platform?.architecture}`,
@@ -214,22 +230,9 @@ async function main(): Promise<void> {
 
   // Start → first GetVersions answer, `docker run --read-only --cap-drop ALL`, image already pulled.
   execFileSync(docker, ["pull", "-q", ref], { stdio: "ignore" });
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = Date.now();
-    const id = execFileSync(
-      docker,
-      ["run", "-d", "--rm", "--read-only", "--cap-drop", "ALL", "-p", "127.0.0.1::7777", ref],
-      { encoding: "utf8" },
-    ).trim();
-    try {
-      const addr = execFileSync(docker, ["port", id, "7777/tcp"], { encoding: "utf8" }).split("\n")[0].trim();
-      ms.push((await firstAnswer(addr, t0)).ms);
-    } finally {
-      execFileSync(docker, ["rm", "-f", id], { stdio: "ignore" });
-    }
-  }
-  rows.push([`start → first gRPC answer (median of ${RUNS})`, `${median(ms)} ms  (all: ${ms.join(", ")})`]);
+  if (amd64Binary === "") throw new Error("no linux/amd64 binary in the index: the start cannot be measured");
+  rows.push(...(await startBreakdown(docker, ref, amd64Binary, RUNS)));
+  rows.push(...compileBreakdown(path.join(workDir, "plugin")));
 
   const w = Math.max(...rows.map(([k]) => k.length));
   console.log(

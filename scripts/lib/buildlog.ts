@@ -23,3 +23,32 @@ export function stepState(
   const ran = ids.filter((id) => lines.some((l) => l.startsWith(`#${id} DONE`)));
   return ran.length > 0 && cached.length + ran.length === ids.length ? "ran" : "unfinished";
 }
+
+/** The engine events an `up` needs to watch (a structural subset of automation's EngineEvent). */
+interface BuildEvent {
+  diagnosticEvent?: { urn?: string; ephemeral?: boolean; message: string };
+  resOutputsEvent?: { metadata: { urn: string; op: string } };
+}
+
+/**
+ * Collects, from an `up`'s engine events, each resource's BuildKit log lines (the provider's
+ * ephemeral diagnostics) and its operation, keyed by resource name: pass `onEvent` to `up`.
+ */
+export function buildLogCollector(): {
+  onEvent: (e: BuildEvent) => void;
+  buildLog: Record<string, string[]>;
+  ops: Record<string, string>;
+} {
+  const buildLog: Record<string, string[]> = {};
+  const ops: Record<string, string> = {};
+  const onEvent = (e: BuildEvent) => {
+    const d = e.diagnosticEvent;
+    if (d?.urn !== undefined && d.ephemeral === true) {
+      const name = d.urn.split("::").pop() as string;
+      (buildLog[name] ??= []).push(...d.message.split("\n").filter((l) => l !== ""));
+    }
+    const m = e.resOutputsEvent?.metadata;
+    if (m !== undefined) ops[m.urn.split("::").pop() as string] = m.op;
+  };
+  return { onEvent, buildLog, ops };
+}

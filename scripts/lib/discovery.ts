@@ -70,14 +70,16 @@ export function getVersions(address: string, timeoutMs = 2000): Promise<number[]
 }
 
 /**
- * Calls GetVersions until it answers; returns the versions and the milliseconds from `since` to
- * the first answer. Bounded by `limitMs`; the last error is in the message when it never answers.
+ * Calls GetVersions until it answers, every `intervalMs`; returns the versions and the
+ * milliseconds from `since` to the first answer. Bounded by `limitMs`; the last error is in the
+ * message when it never answers.
  */
 export async function firstAnswer(
   address: string,
   since: number,
   limitMs = 60_000,
   alive: () => boolean = () => true,
+  intervalMs = 50,
 ): Promise<{ versions: number[]; ms: number }> {
   let last: unknown;
   while (Date.now() - since < limitMs) {
@@ -87,7 +89,7 @@ export async function firstAnswer(
       return { versions, ms: Date.now() - since };
     } catch (e) {
       last = e;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
   throw new Error(`no GetVersions answer from ${address} within ${limitMs} ms: ${String(last)}`);

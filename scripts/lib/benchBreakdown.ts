@@ -1,0 +1,132 @@
+// The breakdowns `npm run bench` prints beside its figures (issue 22, item 6): which Go packages
+// a cold compile spends its CPU on, and where the start → first gRPC answer goes. Measurements
+// only (no assertions); the parsers they use are scripts/lib/buildProfile.ts, tested.
+import { execFileSync, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+import { compileProfile, type GoAction, median, parseInitTrace } from "./buildProfile";
+import { firstAnswer, getVersions } from "./discovery";
+
+/**
+ * Which packages compile longest: the image's `go build` (same GOFLAGS, linux/arm64: the
+ * cross-compiled platform) on the host with an empty GOCACHE and `-debug-actiongraph`.
+ */
+export function compileBreakdown(pluginDir: string): [string, string][] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cq-bench-gocache-"));
+  try {
+    const graph = path.join(dir, "actions.json");
+    execFileSync("go", ["build", `-debug-actiongraph=${graph}`, "-o", path.join(dir, "bin"), "."], {
+      cwd: pluginDir,
+      env: {
+        ...process.env,
+        GOCACHE: path.join(dir, "cache"),
+        GOOS: "linux",
+        GOARCH: "arm64",
+        CGO_ENABLED: "0",
+        GOFLAGS: "-trimpath -tags=grpcnotrace",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const p = compileProfile(JSON.parse(fs.readFileSync(graph, "utf8")) as GoAction[], 5);
+    return [
+      [
+        "cold go build linux/arm64 on the host (empty GOCACHE)",
+        `${p.wallSeconds.toFixed(1)} s wall; ${p.packages} packages, ${p.compileCpuSeconds.toFixed(1)} CPU-s compiling, link ${p.linkSeconds.toFixed(1)} s`,
+      ],
+      ...p.topModules.map((m): [string, string] => [
+        `  module ${m.name}`,
+        `${m.cpuSeconds.toFixed(1)} CPU-s (${m.packages} packages)`,
+      ]),
+      ...p.topPackages.map((m): [string, string] => [
+        `  package ${m.name}`,
+        `${m.cpuSeconds.toFixed(1)} CPU-s`,
+      ]),
+    ];
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Start → first GetVersions answer, and where it goes: `docker run -d` (create + start, until the
+ * daemon returns), then until the answer; the same binary outside Docker; its package inits; one
+ * call to a server already up (this client's floor). Polled every 5 ms; ports chosen up front,
+ * so no `docker port` call sits inside the figure.
+ */
+export async function startBreakdown(
+  docker: string,
+  ref: string,
+  binary: string,
+  runs: number,
+): Promise<[string, string][]> {
+  const POLL_MS = 5;
+  const dockerRun: number[] = [];
+  const toAnswer: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const port = await freePort();
+    const t0 = Date.now();
+    const id = execFileSync(
+      docker,
+      ["run", "-d", "--rm", "--read-only", "--cap-drop", "ALL", "-p", `127.0.0.1:${port}:7777`, ref],
+      { encoding: "utf8" },
+    ).trim();
+    const started = Date.now();
+    try {
+      toAnswer.push((await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => true, POLL_MS)).ms);
+      dockerRun.push(started - t0);
+    } finally {
+      execFileSync(docker, ["rm", "-f", id], { stdio: "ignore" });
+    }
+  }
+  const native: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const port = await freePort();
+    const t0 = Date.now();
+    const child = spawn(binary, ["serve", "--address", `127.0.0.1:${port}`], { stdio: "ignore" });
+    let alive = true;
+    child.on("exit", () => (alive = false));
+    try {
+      native.push((await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => alive, POLL_MS)).ms);
+      const c0 = Date.now();
+      await getVersions(`127.0.0.1:${port}`);
+      floor.push(Date.now() - c0);
+    } finally {
+      child.kill("SIGTERM");
+    }
+  }
+  // The inits' trace goes to stderr, before cobra prints the usage.
+  const traced = parseInitTrace(
+    spawnSync(binary, ["--help"], { env: { ...process.env, GODEBUG: "inittrace=1" }, encoding: "utf8" })
+      .stderr,
+  );
+  const med = (xs: number[]) => `${median(xs)} ms`;
+  return [
+    [
+      `start → first gRPC answer (docker run, median of ${runs})`,
+      `${med(toAnswer)}  (all: ${toAnswer.join(", ")})`,
+    ],
+    ["  docker run -d returns (create + start: the daemon)", med(dockerRun)],
+    ["  then → first answer", med(toAnswer.map((t, i) => t - dockerRun[i]))],
+    [`  the same binary outside Docker: exec → first answer`, med(native)],
+    [
+      `  of which package inits (${traced.packages})`,
+      `${traced.clockMs} ms, done ${traced.doneAtMs} ms after exec; most: ${traced.top.map((t) => `${t.name} ${t.ms} ms`).join(", ")}`,
+    ],
+    ["  one GetVersions to a running server (client floor)", med(floor)],
+  ];
+}
