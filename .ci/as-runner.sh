@@ -4,7 +4,8 @@
 #   - a Docker daemon already running on /var/run/docker.sock (the runners ship one), which the
 #     rehearsal must reuse rather than install or start its own; it is started here with a new
 #     data-root, so it is also a daemon's first start;
-#   - a fresh clone the user owns, and empty service state (registry, BuildKit) for this run;
+#   - a fresh clone the user owns, and empty service state (registry, BuildKit) for this run, so
+#     its image build is cold (.ci/run uses it as the cold half of the reproducibility proof);
 #   - the toolchain's binaries restored into the user's own cache, as a runner restores a cache
 #     (issue 22): the Go builds root's `npm run toolchain` just made (bin/, libexec/, stamps/) are
 #     copied into the user's CQ_TOOLCHAIN_DIR and given to the user, so the user's toolchain.sh
@@ -142,6 +143,7 @@ runuser -u "${RUNNER}" -- env -i \
 	PATH="/usr/local/go/bin:${home}/go/bin:/usr/local/bin:/usr/bin:/bin" \
 	NODE_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}" \
 	CQ_DATA_DIR="${work}/data" CQ_E2E_DIST_RECORD="${CQ_E2E_DIST_RECORD:-}" \
+	CQ_E2E_REPRO="${CQ_E2E_REPRO:-rebuild}" CQ_E2E_EXPECT_COLD="${CQ_E2E_EXPECT_COLD:-}" \
 	bash -c 'set -euo pipefail
 		cd "$1"
 		[[ "$(id -u)" -ne 0 ]] || { echo "still root" >&2; exit 1; }

@@ -177,7 +177,9 @@ describe("rehearsal helpers", () => {
 
 describe("scripts/compare-dist-records.sh: .ci/run's reproducibility check of the dist build", () => {
   const line = (c: string, file: string) => `${c.repeat(64)}  ${file}\n`;
-  const RECORD = line("a", "github/cq-source-s3_linux_amd64.zip") + line("b", "hub/package.json");
+  const IMAGE = line("1", "image:index") + line("2", "image:linux/amd64") + line("3", "image:linux/arm64");
+  const FILES = line("a", "github/cq-source-s3_linux_amd64.zip") + line("b", "hub/package.json");
+  const RECORD = IMAGE + FILES;
   let dir = "";
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "cq-records-"))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -201,19 +203,26 @@ describe("scripts/compare-dist-records.sh: .ci/run's reproducibility check of th
     }
   }
 
-  it("passes two identical records, counting the files", () => {
+  it("passes two identical records, counting the image's digests and the files", () => {
     assert.deepStrictEqual(compare(RECORD, RECORD), {
       status: 0,
-      out: "dist records: 2 files identical in two independent builds\n",
+      out: "dist records: the image index, 2 platform images and 2 files identical in two independent builds\n",
     });
   });
   const refused: [string, string | undefined, string | undefined, RegExp][] = [
     [
       "a file with other bytes",
       RECORD,
-      line("a", "github/cq-source-s3_linux_amd64.zip") + line("c", "hub/package.json"),
+      IMAGE + line("a", "github/cq-source-s3_linux_amd64.zip") + line("c", "hub/package.json"),
       /two builds of one commit gave other dist files/,
     ],
+    [
+      "an image of other bytes",
+      RECORD,
+      line("1", "image:index") + line("2", "image:linux/amd64") + line("4", "image:linux/arm64") + FILES,
+      /two builds of one commit gave other dist files/,
+    ],
+    ["records without the image", FILES, FILES, /record-0-\w+ has no 'image:index' line/],
     ["a file more", RECORD, RECORD + line("d", "hub/docs/extra.md"), /gave other dist files/],
     ["a missing record", RECORD, undefined, /record-1-\w+ is missing or empty/],
     ["two empty records (nothing recorded proves nothing)", "", "", /record-0-\w+ is missing or empty/],

@@ -10,11 +10,9 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 
-import type { EngineEvent } from "@pulumi/pulumi/automation";
-
 import { ociLabels } from "../../lib/labels";
 import { deriveTags } from "../../lib/release";
-import { stepState } from "../../scripts/lib/buildlog";
+import { buildLogCollector, stepState } from "../../scripts/lib/buildlog";
 import { firstAnswer } from "../../scripts/lib/discovery";
 import { rehearsalEnv } from "../../scripts/lib/env";
 import { Registry, type Index, type Manifest } from "../../scripts/lib/registry";
@@ -45,6 +43,25 @@ const E2E_CONFIG = {
   commitTime: E2E.commitTime,
   releasedVersions: JSON.stringify(E2E.releasedVersions),
 };
+/**
+ * How reproducibility is proven (CQ_E2E_REPRO): `rebuild` (default) prunes BuildKit and builds the
+ * image again cold in this run; `record` skips that second build and leaves the proof to the
+ * caller, which compares this run's record (CQ_E2E_DIST_RECORD: image index, platform images and
+ * every dist file) with that of another independent build: .ci/run compares root's run with the
+ * unprivileged run's, whose BuildKit state is new (CQ_E2E_EXPECT_COLD=1 makes this run prove its
+ * build was cold). One cold build then proves what two did, without a third.
+ */
+const REPRO = process.env.CQ_E2E_REPRO ?? "rebuild";
+const EXPECT_COLD = process.env.CQ_E2E_EXPECT_COLD === "1";
+const RECORD = process.env.CQ_E2E_DIST_RECORD ?? "";
+if (REPRO !== "rebuild" && REPRO !== "record") {
+  throw new Error(`CQ_E2E_REPRO is ${JSON.stringify(REPRO)}: expected rebuild or record`);
+}
+if (REPRO === "record" && RECORD === "") {
+  throw new Error(
+    "CQ_E2E_REPRO=record needs CQ_E2E_DIST_RECORD: without a record nothing proves reproducibility",
+  );
+}
 const PLATFORMS = ["linux/amd64", "linux/arm64"];
 const ARCHES = ["amd64", "arm64"];
 
@@ -57,17 +74,7 @@ interface UpResult {
 }
 
 async function up(ls: LocalStack): Promise<UpResult> {
-  const buildLog: Record<string, string[]> = {};
-  const ops: Record<string, string> = {};
-  const onEvent = (e: EngineEvent) => {
-    const d = e.diagnosticEvent;
-    if (d?.urn !== undefined && d.ephemeral === true) {
-      const name = d.urn.split("::").pop() as string;
-      (buildLog[name] ??= []).push(...d.message.split("\n").filter((l) => l !== ""));
-    }
-    const m = e.resOutputsEvent?.metadata;
-    if (m !== undefined) ops[m.urn.split("::").pop() as string] = m.op;
-  };
+  const { onEvent, buildLog, ops } = buildLogCollector();
   const r = await withStateLock(() => ls.stack.up({ configFile: ls.configFile, onEvent }), {
     cancelCommand: ls.cancelCommand,
     attempts: 3,
@@ -139,6 +146,16 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
     indexDigest = digest;
     fs.writeFileSync(path.join(outDir, "image-ref"), `${repository}:${E2E.version}@${indexDigest}\n`);
     console.log(`      up: ${JSON.stringify(r.changes)}; ${refs.local}`);
+    if (EXPECT_COLD) {
+      for (const name of ["plugin-linux-amd64", "plugin-linux-arm64"]) {
+        assert.strictEqual(
+          stepState(r.buildLog[name] ?? [], /go build/),
+          "ran",
+          `${name} was not built cold`,
+        );
+      }
+      console.log("      cold: both platforms compiled (CQ_E2E_EXPECT_COLD)");
+    }
   });
 
   it("the registry holds exactly the derived tags (+ per-arch and build-cache tags)", async function () {
@@ -217,6 +234,12 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
   });
 
   it("reproducible: after `buildctl prune --all`, another repository gets the same digests", async function () {
+    if (REPRO === "record") {
+      console.log(
+        `      CQ_E2E_REPRO=record: no second build here; ${RECORD} is compared with another build's`,
+      );
+      this.skip();
+    }
     // A cold build (every BuildKit cache and state pruned; no registry build cache: `cache` off,
     // since the registry keeps the -repro repository's cache from earlier runs) of the same commit
     // and inputs. Only the image name differs, and it is not an input of the build.
@@ -443,10 +466,18 @@ describe("release e2e (local registry, real engine + docker-build + BuildKit)", 
       .trim()
       .split("\n")
       .sort();
-    const record = execFileSync("sha256sum", files, { cwd: first, encoding: "utf8" });
+    // The image's digests lead the record (scripts/compare-dist-records.sh requires them).
+    const images = (await reg.manifest<Index>(repo, indexDigest)).manifests
+      .map((m) => `${m.digest.slice("sha256:".length)}  image:${m.platform?.os}/${m.platform?.architecture}`)
+      .sort();
+    const record = [
+      `${indexDigest.slice("sha256:".length)}  image:index`,
+      ...images,
+      execFileSync("sha256sum", files, { cwd: first, encoding: "utf8" }).trimEnd(),
+      "",
+    ].join("\n");
     fs.writeFileSync(path.join(outDir, "dist-dir"), `${first}\n`);
-    if ((process.env.CQ_E2E_DIST_RECORD ?? "") !== "")
-      fs.writeFileSync(process.env.CQ_E2E_DIST_RECORD as string, record);
+    if (RECORD !== "") fs.writeFileSync(RECORD, record);
     console.log(`      dist: ${files.length} files in ${firstS} s`);
     console.log(
       `      ${fs.readFileSync(path.join(github, "checksums.txt"), "utf8").trim().replace(/\n/g, "\n      ")}`,
