@@ -209,7 +209,8 @@ recover() {
 # kill_engine NAME: SIGKILL the `pulumi` engine of NAME's update (the CLI that holds the lock).
 kill_engine() {
 	local pid
-	pid="$(engine "$1")" || die "$1: no pulumi engine running: $(for p in $(procs "$1"); do tr '\0' ' ' <"/proc/${p}/cmdline"; echo; done)"
+	pid="$(engine "$1")" ||
+		die "$1: no pulumi engine running: processes [$(for p in $(procs "$1"); do tr '\0' ' ' <"/proc/${p}/cmdline"; echo; done)]; the end of its log: $(tail -n 15 "${work}/$1/up.out")"
 	kill -KILL "${pid}"
 	log "killed the engine of $1 (pid ${pid})"
 }
@@ -328,10 +329,11 @@ for fault in "${faults[@]}"; do
 		finish "${fault}-b"
 		rb=${rc}
 		if ((ra != 0 || rb != 0)); then
-			# The error lines, or the end of a log without one (a crash names no ::error::).
+			# The error lines and the end of each failed run's log (the cause is above its ::error::).
 			for run in a b; do
-				log "${fault}-${run} (exit $([[ ${run} == a ]] && echo "${ra}" || echo "${rb}")): $(errors "${fault}-${run}" | tr '\n' ' ')"
-				[[ -n "$(errors "${fault}-${run}")" ]] || tail -n 30 "${work}/${fault}-${run}/up.out" | sed "s/^/[faults]   ${run}| /" >&2
+				r=$([[ ${run} == a ]] && echo "${ra}" || echo "${rb}")
+				log "${fault}-${run} (exit ${r}): $(errors "${fault}-${run}" | tr '\n' ' ')"
+				((r == 0)) || grep -v '^\s*$' "${work}/${fault}-${run}/up.out" | tail -n 60 | sed "s/^/[faults]   ${run}| /" >&2
 			done
 			die "${fault}: exit ${ra}/${rb}"
 		fi
@@ -348,12 +350,23 @@ for fault in "${faults[@]}"; do
 		rm -rf "${work}/checkout-local"
 		cp -a "${repo}" "${work}/checkout-local"
 		rm -rf "${work}/checkout-local/.pulumi-local"
+		# Its own repository: the copy carries the last release's version, and a developer's
+		# local:up does not guard exact tags, so in the releases' repository it would move one.
+		sed -i 's|^\(  cq-source-s3-release:imageName:\).*$|\1 cq-source-s3-faults-local-up|' \
+			"${work}/checkout-local/Pulumi.local.yaml"
+		grep -qx '  cq-source-s3-release:imageName: cq-source-s3-faults-local-up' "${work}/checkout-local/Pulumi.local.yaml" ||
+			die "${fault}: could not give local:up its own repository"
 		# A change to the plugin's code, so the build compiles and links (seconds to kill it in).
 		printf '\nvar faultsLocalUp = "%s %s"\n' "${tag}" "${RUN_ID}" >>"${work}/checkout-local/plugin/main.go"
 		local_locks="${work}/checkout-local/.pulumi-local/.pulumi/locks"
 		start_local "${fault}" "${work}/checkout-local"
 		wait_log "${fault}" "${UPDATING}"
-		sleep 3
+		# Killed as soon as the engine holds the lock: a warm relink of both platforms can finish
+		# in ~3 s, so a fixed sleep here once let the update end first (CI, 2026-12-07).
+		for ((i = 0; i < 50; i++)); do
+			[[ -z "$(find "${local_locks}" -name '*.json' 2>/dev/null)" ]] || break
+			sleep 0.1
+		done
 		kill_engine "${fault}"
 		finish "${fault}"
 		((rc != 0)) || die "${fault}: local:up succeeded although its engine was killed"
