@@ -350,23 +350,20 @@ for fault in "${faults[@]}"; do
 		rm -rf "${work}/checkout-local"
 		cp -a "${repo}" "${work}/checkout-local"
 		rm -rf "${work}/checkout-local/.pulumi-local"
-		# Its own repository: the copy carries the last release's version, and a developer's
-		# local:up does not guard exact tags, so in the releases' repository it would move one.
-		sed -i 's|^\(  cq-source-s3-release:imageName:\).*$|\1 cq-source-s3-faults-local-up|' \
-			"${work}/checkout-local/Pulumi.local.yaml"
-		grep -qx '  cq-source-s3-release:imageName: cq-source-s3-faults-local-up' "${work}/checkout-local/Pulumi.local.yaml" ||
-			die "${fault}: could not give local:up its own repository"
 		# A change to the plugin's code, so the build compiles and links (seconds to kill it in).
 		printf '\nvar faultsLocalUp = "%s %s"\n' "${tag}" "${RUN_ID}" >>"${work}/checkout-local/plugin/main.go"
 		local_locks="${work}/checkout-local/.pulumi-local/.pulumi/locks"
 		start_local "${fault}" "${work}/checkout-local"
 		wait_log "${fault}" "${UPDATING}"
-		# Killed as soon as the engine holds the lock: a warm relink of both platforms can finish
-		# in ~3 s, so a fixed sleep here once let the update end first (CI, 2026-12-07).
+		# Killed during the build: once the engine holds the lock, one second in. A warm relink of
+		# both platforms can end in ~3 s, so the fixed 3 s sleep here once let the update finish
+		# first (CI, 2026-12-07); killed at the lock itself, before the build, the next run once
+		# failed to create the Indexes (fresh-cache CI, same day, cause not found).
 		for ((i = 0; i < 50; i++)); do
 			[[ -z "$(find "${local_locks}" -name '*.json' 2>/dev/null)" ]] || break
 			sleep 0.1
 		done
+		sleep 1
 		kill_engine "${fault}"
 		finish "${fault}"
 		((rc != 0)) || die "${fault}: local:up succeeded although its engine was killed"
