@@ -3,12 +3,11 @@
 // only (no assertions); the parsers they use are scripts/lib/buildProfile.ts, tested.
 import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 
 import { compileProfile, type GoAction, median, parseInitTrace } from "./buildProfile";
-import { firstAnswer, getVersions } from "./discovery";
+import { firstAnswer, freePort, getVersions } from "./discovery";
 
 /**
  * Which packages compile longest: the image's `go build` (same GOFLAGS, linux/arm64: the
@@ -48,17 +47,6 @@ export function compileBreakdown(pluginDir: string): [string, string][] {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -2,6 +2,7 @@
 // with the two messages hand-coded so neither the e2e nor the benchmark needs proto files: the
 // request is empty and the response is `repeated int32 versions = 1`.
 import * as grpc from "@grpc/grpc-js";
+import * as net from "net";
 
 /** Decodes GetVersions.Response (packed or unpacked field 1). */
 export function decodeVersions(buf: Buffer): number[] {
@@ -93,4 +94,16 @@ export async function firstAnswer(
     }
   }
   throw new Error(`no GetVersions answer from ${address} within ${limitMs} ms: ${String(last)}`);
+}
+
+/** A TCP port on 127.0.0.1 free a moment ago, for a server to be started on (plugin, container). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

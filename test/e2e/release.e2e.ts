@@ -5,7 +5,6 @@
 import * as assert from "assert";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
@@ -13,7 +12,7 @@ import * as zlib from "zlib";
 import { ociLabels } from "../../lib/labels";
 import { deriveTags } from "../../lib/release";
 import { buildLogCollector, stepState } from "../../scripts/lib/buildlog";
-import { firstAnswer } from "../../scripts/lib/discovery";
+import { firstAnswer, freePort } from "../../scripts/lib/discovery";
 import { rehearsalEnv } from "../../scripts/lib/env";
 import { Registry, type Index, type Manifest } from "../../scripts/lib/registry";
 import { withStateLock } from "../../scripts/lib/stateLocks";
@@ -86,17 +85,6 @@ async function up(ls: LocalStack): Promise<UpResult> {
 /** Changes other than `same`, e.g. {update: 2}. */
 function changed(r: UpResult): Record<string, number> {
   return Object.fromEntries(Object.entries(r.changes).filter(([k, v]) => k !== "same" && v > 0));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 }
 
 function dockerCli(args: string[]): string {
