@@ -12,7 +12,8 @@
 #   FAULTS="stale-lock concurrent" bash scripts/faults.sh     those
 # Faults: engine-build engine-push registry-down buildkitd-kill stale-lock live-lock concurrent
 #   local-up: `npm run local:up` (scripts/local.sh up, the Automation API) whose engine is killed
-#   mid-update, as Ctrl-C does; the next local:up must delete the stale lock itself and converge
+#   mid-update, as Ctrl-C does; the next local:up must delete the stale lock itself and converge,
+#   and, run on a release's commit with a changed tree, push only `<tag>-dirty` tags
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
@@ -206,6 +207,27 @@ recover() {
 	rows+=("$1|$4|converged on the next run|$((SECONDS - $3))")
 	log "ok: $1: the next run converged in $((SECONDS - $3)) s"
 }
+# local_tags_of_dirty FAULT TAG BEFORE: the releases' repository after a local:up of TAG's commit
+# with a changed tree: every tag of BEFORE (its `tag digest` snapshot) unmoved, and the added tags
+# exactly the dirty build's (`TAG-dirty`, `TAG-dirty-<sha7>`, and `-<arch>` tags). Those are
+# then deleted, and the repository must equal the tag model of the releases again.
+local_tags_of_dirty() {
+	local after moved added t digest
+	after="$(registry_snapshot "${image#*/}" | grep -v '^buildcache-')" || die "$1: could not read ${image}"
+	moved="$(comm -23 <(sort <<<"$3") <(sort <<<"${after}"))"
+	[[ -z "${moved}" ]] || die "$1: local:up moved or deleted release tags (tag, digest before): ${moved//$'\n'/; }"
+	added="$(comm -13 <(sort <<<"$3") <(sort <<<"${after}"))"
+	grep -q "^$2-dirty " <<<"${added}" || die "$1: local:up pushed no $2-dirty tag; added: ${added:-nothing}"
+	t="$(grep -vE "^$2-dirty(-[0-9a-f]{7})?(-amd64|-arm64)? " <<<"${added}" || true)"
+	[[ -z "${t}" ]] || die "$1: local:up added tags that are not the dirty build's: ${t//$'\n'/; }"
+	while read -r t digest; do
+		registry_delete "${image#*/}" "${t}" "${digest}" || die "$1: could not delete ${t}"
+	done <<<"${added}"
+	tsnode test/history/check.ts check --steps "${work}/releases.steps" --repository "${image#*/}" \
+		--ledger "${work}/ledger.json" >"${work}/model-$1.txt" 2>&1 ||
+		die "$1: the registry is not the model of the releases so far: $(cat "${work}/model-$1.txt")"
+	log "ok: $1: local:up pushed only $2-dirty's tags ($(awk '{print $1}' <<<"${added}" | tr '\n' ' ')); no release tag moved"
+}
 # kill_engine NAME: SIGKILL the `pulumi` engine of NAME's update (the CLI that holds the lock).
 kill_engine() {
 	local pid
@@ -353,12 +375,23 @@ for fault in "${faults[@]}"; do
 		# A change to the plugin's code, so the build compiles and links (seconds to kill it in).
 		printf '\nvar faultsLocalUp = "%s %s"\n' "${tag}" "${RUN_ID}" >>"${work}/checkout-local/plugin/main.go"
 		local_locks="${work}/checkout-local/.pulumi-local/.pulumi/locks"
+		# The same repository as the releases: the checkout sits on ${tag}'s commit, but its tree
+		# differs (the change above), so local:up builds `${tag}-dirty` and must leave every
+		# release tag where it was (scripts/local-stack.ts, gitConfig).
+		releases_before="$(registry_snapshot "${image#*/}" | grep -v '^buildcache-')" || die "${fault}: could not read ${image}"
+		# As a release re-run leaves it (exact-tags.sh): the stack file says "join ${tag}'s
+		# platform digests". A local run must build its tree anyway (a CI run once joined them).
+		reuse="$(curl -fsS --cacert "${CQ_REGISTRY_CA}" "${REGISTRY_ACCEPT[@]}" "https://${CQ_REGISTRY}/v2/${image#*/}/manifests/${tag}" |
+			jq -c '[.manifests[] | select(.platform.os == "linux") | {key: "linux/\(.platform.architecture)", value: .digest}] | from_entries')"
+		(cd "${work}/checkout-local" && pulumi config set --stack local reusePlatformDigests "${reuse}")
 		start_local "${fault}" "${work}/checkout-local"
 		wait_log "${fault}" "${UPDATING}"
 		# Killed during the build: once the engine holds the lock, one second in. A warm relink of
 		# both platforms can end in ~3 s, so the fixed 3 s sleep here once let the update finish
-		# first (CI, 2026-12-07); killed at the lock itself, before the build, the next run once
-		# failed to create the Indexes (fresh-cache CI, same day, cause not found).
+		# first (CI, 2026-12-07). The same day a fresh-cache CI run's next local:up failed to create
+		# its Indexes ("…@sha256:…: not found", in its own repository then): the stack file it was
+		# copied with carried a release re-run's reusePlatformDigests, so it built nothing and joined
+		# digests that repository never had. local:up now ignores that key (set above, to prove it).
 		for ((i = 0; i < 50; i++)); do
 			[[ -z "$(find "${local_locks}" -name '*.json' 2>/dev/null)" ]] || break
 			sleep 0.1
@@ -375,6 +408,13 @@ for fault in "${faults[@]}"; do
 		grep -q "deleting the stale lock file://" "${work}/${fault}-next/up.out" ||
 			die "${fault}: the next local:up did not delete the stale lock: $(tail -n 20 "${work}/${fault}-next/up.out")"
 		[[ -z "$(find "${local_locks}" -name '*.json' 2>/dev/null)" ]] || die "${fault}: lock files left: $(find "${local_locks}" -name '*.json')"
+		for run in "${fault}" "${fault}-next"; do
+			grep -q "reusePlatformDigests in Pulumi.local.yaml ignored" "${work}/${run}/up.out" ||
+				die "${run}: local:up did not ignore the stack file's reusePlatformDigests"
+		done
+		[[ "$(registry_digest "${image#*/}" "${tag}-dirty")" != "$(registry_digest "${image#*/}" "${tag}")" ]] ||
+			die "${fault}: ${tag}-dirty is ${tag}'s index: local:up joined the release's digests instead of building"
+		local_tags_of_dirty "${fault}" "${tag}" "${releases_before}"
 		rows+=("${fault}|local:up's engine killed mid-update|the next local:up deleted the stale lock, converged|$((SECONDS - s))")
 		log "ok: ${fault}: the next local:up converged in $((SECONDS - s)) s"
 		;;

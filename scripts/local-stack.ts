@@ -42,6 +42,31 @@ export interface LocalStackOptions {
   readonly backendDir?: string;
   /** Extra environment for the CLI and the providers it starts. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Build the tree whatever the stack file says (`npm run local:*`): see {@link effectiveConfig}. */
+  readonly buildTree?: boolean;
+}
+
+/**
+ * The stack's config: the base file's, then the overrides (keys without the project prefix). With
+ * `buildTree`, a `reusePlatformDigests` from the base file is dropped (and named in `dropped`): it
+ * is the release's exact-tag guard's decision for the commit it checked (scripts/release/
+ * exact-tags.sh), and a stack file a release run left it in would make a local run join that
+ * release's digests instead of building its own tree. An override keeps it.
+ */
+export function effectiveConfig(
+  base: Readonly<Record<string, unknown>>,
+  overrides: Readonly<Record<string, string>>,
+  buildTree = false,
+): { config: Record<string, unknown>; dropped: string[] } {
+  const config: Record<string, unknown> = { ...base };
+  const dropped: string[] = [];
+  const reuse = `${PROJECT}:reusePlatformDigests`;
+  if (buildTree && reuse in config && !("reusePlatformDigests" in overrides)) {
+    delete config[reuse];
+    dropped.push("reusePlatformDigests");
+  }
+  for (const [k, v] of Object.entries(overrides)) config[`${PROJECT}:${k}`] = v;
+  return { config, dropped };
 }
 
 /** An opened local stack and the generated config file every operation must pass. */
@@ -64,15 +89,21 @@ function git(workDir: string, args: string[]): string | undefined {
   }
 }
 
-/** Config values the git checkout supplies: commit, commit time, and a release tag on HEAD. */
+/**
+ * Config values the git checkout supplies: commit, commit time, and a release tag on HEAD. A tree
+ * that differs from HEAD (changed, staged or untracked files; `git describe --dirty`'s rule) is not
+ * that release: its version gets the prerelease `-dirty`, so its tags (`v1.2.3-dirty`,
+ * `v1.2.3-dirty-<sha>`, no `vX.Y`/`latest`) never move the release's own.
+ */
 export function gitConfig(workDir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const commit = git(workDir, ["rev-parse", "HEAD"]);
   const commitTime = git(workDir, ["log", "-1", "--format=%cI"]);
   const tag = git(workDir, ["describe", "--tags", "--exact-match", "--match", "v*", "HEAD"]);
+  const status = git(workDir, ["status", "--porcelain"]);
   if (commit) out.commit = commit;
   if (commitTime) out.commitTime = commitTime;
-  if (tag) out.version = tag;
+  if (tag) out.version = status === "" ? tag : `${tag}-dirty`;
   return out;
 }
 
@@ -102,8 +133,12 @@ export async function openLocalStack(opts: LocalStackOptions): Promise<LocalStac
     encryptionsalt?: string;
   };
   const overrides = { ...(opts.fromGit === false ? {} : gitConfig(workDir)), ...opts.overrides };
-  const config: Record<string, unknown> = { ...(base.config ?? {}) };
-  for (const [k, v] of Object.entries(overrides)) config[`${PROJECT}:${k}`] = v;
+  const { config, dropped } = effectiveConfig(base.config ?? {}, overrides, opts.buildTree);
+  for (const key of dropped) {
+    console.error(
+      `stack ${stackName}: ${key} in ${path.relative(workDir, baseFile)} ignored: a local run builds its tree`,
+    );
+  }
 
   const env: Record<string, string> = {
     PULUMI_BACKEND_URL: `file://${backendDir}`,
@@ -218,7 +253,7 @@ async function main(argv: string[]): Promise<void> {
       `usage: local-stack.ts <up|preview|destroy|outputs> [--stack s] [--dir d] [--set k=v]... (got ${JSON.stringify(cmd)})`,
     );
   }
-  const ls = await openLocalStack({ workDir, stackName, overrides });
+  const ls = await openLocalStack({ workDir, stackName, overrides, buildTree: true });
   const c = ls.config;
   console.error(
     `stack ${stackName}: version=${c.version} commit=${c.commit} commitTime=${c.commitTime} (config ${ls.configFile})`,

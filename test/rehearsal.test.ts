@@ -10,7 +10,8 @@ import * as path from "path";
 import { stepState } from "../scripts/lib/buildlog";
 import { decodeVersions } from "../scripts/lib/discovery";
 import { rehearsalEnv } from "../scripts/lib/env";
-import { describePush, parseSetting } from "../scripts/local-stack";
+import { deriveReleaseTags } from "../lib/release";
+import { describePush, effectiveConfig, gitConfig, parseSetting } from "../scripts/local-stack";
 
 describe("rehearsal helpers", () => {
   describe("parseSetting", () => {
@@ -29,6 +30,104 @@ describe("rehearsal helpers", () => {
           new RegExp(`--set ${JSON.stringify(bad).replace(/[[\]]/g, "\\$&")}`),
         ));
     }
+  });
+
+  describe("gitConfig: a changed tree never takes a release's tags", () => {
+    // One repository, HEAD tagged v1.3.0; each case changes the tree and is undone after it.
+    let dir = "";
+    const g = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { stdio: "ignore" });
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitconfig-"));
+      g("init", "-q", "-b", "main");
+      fs.writeFileSync(path.join(dir, ".gitignore"), ".pulumi-local/\n");
+      fs.writeFileSync(path.join(dir, "main.go"), "package main\n");
+      g("add", ".");
+      g("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "release");
+      g("tag", "v1.3.0");
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    afterEach(() => {
+      g("reset", "-q", "--hard");
+      g("clean", "-q", "-fdx");
+    });
+    const tagsOf = (c: Record<string, string>) =>
+      deriveReleaseTags({ version: c.version, commit: c.commit, releasedVersions: ["v1.3.0"] }).map(
+        (t) => t.tag,
+      );
+    const cases: [string, () => void, string][] = [
+      ["a clean tree is the release", () => {}, "v1.3.0"],
+      ["an ignored file changes nothing", () => fs.mkdirSync(path.join(dir, ".pulumi-local")), "v1.3.0"],
+      ["a changed file", () => fs.appendFileSync(path.join(dir, "main.go"), "var x = 1\n"), "v1.3.0-dirty"],
+      [
+        "a new untracked file",
+        () => fs.writeFileSync(path.join(dir, "new.go"), "package main\n"),
+        "v1.3.0-dirty",
+      ],
+      ["a staged deletion", () => g("rm", "-q", "main.go"), "v1.3.0-dirty"],
+    ];
+    for (const [name, change, version] of cases) {
+      it(`${name}: version ${version}`, () => {
+        change();
+        const c = gitConfig(dir);
+        assert.strictEqual(c.version, version);
+        assert.match(c.commit, /^[0-9a-f]{40}$/);
+        const sha = c.commit.slice(0, 7);
+        // The dirty build's tags are its own: neither the release's exact tags nor a floating one.
+        assert.deepStrictEqual(
+          tagsOf(c),
+          version === "v1.3.0"
+            ? [`v1.3.0-${sha}`, "v1.3.0", "v1.3", "latest"]
+            : [`v1.3.0-dirty-${sha}`, "v1.3.0-dirty"],
+        );
+      });
+    }
+    it("an untagged HEAD supplies no version (the stack's own stays)", () => {
+      g(
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "next",
+      );
+      try {
+        assert.deepStrictEqual(Object.keys(gitConfig(dir)).sort(), ["commit", "commitTime"]);
+      } finally {
+        g("reset", "-q", "--hard", "v1.3.0");
+      }
+    });
+  });
+
+  describe("effectiveConfig: a local run builds its tree", () => {
+    const P = "cq-source-s3-release:";
+    const reuse = '{"linux/amd64":"sha256:aa","linux/arm64":"sha256:bb"}';
+    const base = { [`${P}version`]: "v0.1.0", [`${P}reusePlatformDigests`]: reuse };
+    const cases: [string, Record<string, string>, boolean, Record<string, unknown>, string[]][] = [
+      ["the release tools keep the guard's decision", {}, false, base, []],
+      ["local:* drops it", {}, true, { [`${P}version`]: "v0.1.0" }, ["reusePlatformDigests"]],
+      [
+        "an override wins over the file, and is kept",
+        { reusePlatformDigests: "{}", version: "v1.3.0-dirty" },
+        true,
+        { [`${P}version`]: "v1.3.0-dirty", [`${P}reusePlatformDigests`]: "{}" },
+        [],
+      ],
+      ["nothing to drop", { commit: "abc1234" }, true, { [`${P}commit`]: "abc1234" }, []],
+    ];
+    for (const [name, overrides, buildTree, want, dropped] of cases) {
+      it(name, () => {
+        const b = name === "nothing to drop" ? {} : base;
+        assert.deepStrictEqual(effectiveConfig(b, overrides, buildTree), { config: want, dropped });
+      });
+    }
+    it("leaves the base object alone", () => {
+      const b = { ...base };
+      effectiveConfig(b, { version: "v9.9.9" }, true);
+      assert.deepStrictEqual(b, base);
+    });
   });
 
   describe("decodeVersions (GetVersions.Response)", () => {

@@ -4,6 +4,9 @@
 #   registry_tags REPO         every tag of REPO, sorted; nothing when REPO does not exist
 #   registry_digest REPO TAG   the digest the registry serves for REPO:TAG
 #   registry_snapshot REPO     "tag digest" per tag: what "nothing moved" compares
+#   registry_delete REPO TAG DIGEST
+#                              deletes the manifest DIGEST (TAG only names it in the message),
+#                              and every tag naming it; one that is gone already is fine
 #   registry_reset REPO        deletes every manifest a tag names, except the build cache's
 #                              (buildcache-*): REPO starts without releases. A rehearsal's commits
 #                              are the same every run, so the release's exact-tag guard would
@@ -31,21 +34,26 @@ registry_snapshot() {
 	for t in $(registry_tags "$1"); do printf '%s %s\n' "${t}" "$(registry_digest "$1" "${t}")"; done
 }
 
+registry_delete() {
+	local code
+	code="$(curl -sS --cacert "${CQ_REGISTRY_CA:?}" -o /dev/null -w '%{http_code}' -X DELETE \
+		"https://${CQ_REGISTRY:?}/v2/$1/manifests/$3")"
+	# 404: deleted already, through another tag of the same manifest.
+	if [[ "${code}" != 202 && "${code}" != 404 ]]; then
+		printf 'registry_delete: DELETE %s@%s (%s): HTTP %s\n' "$1" "$3" "$2" "${code}" >&2
+		return 1
+	fi
+}
+
 registry_reset() {
-	local tag digest code snapshot
+	local tag digest snapshot
 	# Digests first: deleting a manifest takes every tag naming it along. The snapshot is whole
 	# before the first delete (streamed, its later lookups would 404 on tags deleted meanwhile).
 	snapshot="$(registry_snapshot "$1")" || return 1
 	while read -r tag digest; do
 		[[ -n "${tag}" ]] || continue
 		[[ "${tag}" == buildcache-* ]] && continue
-		code="$(curl -sS --cacert "${CQ_REGISTRY_CA:?}" -o /dev/null -w '%{http_code}' -X DELETE \
-			"https://${CQ_REGISTRY:?}/v2/$1/manifests/${digest}")"
-		# 404: deleted already, through another tag of the same manifest.
-		if [[ "${code}" != 202 && "${code}" != 404 ]]; then
-			printf 'registry_reset: DELETE %s@%s (%s): HTTP %s\n' "$1" "${digest}" "${tag}" "${code}" >&2
-			return 1
-		fi
+		registry_delete "$1" "${tag}" "${digest}" || return 1
 	done <<<"${snapshot}"
 	if registry_tags "$1" | grep -qv '^buildcache-'; then
 		printf 'registry_reset: %s still has release tags\n' "$1" >&2
