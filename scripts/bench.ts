@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 
-import { buildLogCollector } from "./lib/buildlog";
+import { buildLogCollector, stepState } from "./lib/buildlog";
 import { compileBreakdown, startBreakdown } from "./lib/benchBreakdown";
 import { stepDurations } from "./lib/buildProfile";
 import { rehearsalEnv } from "./lib/env";
@@ -71,6 +71,20 @@ function buildBreakdown(buildLog: Record<string, string[]>): [string, string][] 
         .filter((t) => t.seconds >= 1)
         .map((t): [string, string] => [`  ${resource}: ${t.step.slice(0, 70)}`, `${t.seconds.toFixed(1)} s`]),
     );
+}
+
+/**
+ * Refuses a figure that did less work than it claims: every Image of a "cold" build must have run
+ * its `go build` (not a cache hit, not missing from the log).
+ */
+function requireCold(label: string, buildLog: Record<string, string[]>): void {
+  const images = Object.keys(buildLog);
+  const notCold = images.filter((r) => stepState(buildLog[r], /go build/) !== "ran");
+  if (images.length === 0 || notCold.length > 0) {
+    throw new Error(
+      `${label}: not a cold build (go build did not run in ${notCold.join(", ") || "any Image: no build log"}); the figure is refused`,
+    );
+  }
 }
 
 function prune(): void {
@@ -162,6 +176,7 @@ async function main(): Promise<void> {
 
   prune();
   const cold2 = await timedUp("bench2", { imageName: two });
+  requireCold("cold build, 2 arch", cold2.buildLog);
   rows.push(["cold build, 2 arch (up)", `${f(cold2.s)} s`]);
   rows.push(...buildBreakdown(cold2.buildLog));
   // What the five targets add to a cold release: dist right after the cold image build (its
@@ -200,6 +215,7 @@ async function main(): Promise<void> {
 
   prune();
   const cold1 = await timedUp("bench1", { imageName: one, platforms: '["linux/amd64"]' });
+  requireCold("cold build, 1 arch", cold1.buildLog);
   rows.push(["cold build, 1 arch (up)", `${f(cold1.s)} s`]);
 
   rows.push(["warm / cold (2 arch)", (warm.s / cold2.s).toFixed(3)]);

@@ -30,6 +30,10 @@ export function compileBreakdown(pluginDir: string): [string, string][] {
       stdio: ["ignore", "ignore", "inherit"],
     });
     const p = compileProfile(JSON.parse(fs.readFileSync(graph, "utf8")) as GoAction[], 5);
+    // An empty GOCACHE compiles hundreds of packages; none means the graph was not what we read.
+    if (p.packages === 0 || p.compileCpuSeconds === 0) {
+      throw new Error(`the cold compile profile counted ${p.packages} packages compiled: refused`);
+    }
     return [
       [
         "cold go build linux/arm64 on the host (empty GOCACHE)",
@@ -49,6 +53,16 @@ export function compileBreakdown(pluginDir: string): [string, string][] {
   }
 }
 
+/** The answer's time, if it is a plugin's answer (protocol 3 among its versions); refused otherwise. */
+function requireV3(answer: { versions: number[]; ms: number }): number {
+  if (!answer.versions.includes(3)) {
+    throw new Error(
+      `GetVersions answered ${JSON.stringify(answer.versions)}, no protocol 3: the start figure is refused`,
+    );
+  }
+  return answer.ms;
+}
+
 /**
  * Start → first GetVersions answer, and where it goes: `docker run -d` (create + start, until the
  * daemon returns), then until the answer; the same binary outside Docker; its package inits; one
@@ -62,24 +76,39 @@ export async function startBreakdown(
   runs: number,
 ): Promise<[string, string][]> {
   const POLL_MS = 5;
-  const dockerRun: number[] = [];
-  const toAnswer: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const port = await freePort();
-    const t0 = Date.now();
-    const id = execFileSync(
-      docker,
-      ["run", "-d", "--rm", "--read-only", "--cap-drop", "ALL", "-p", `127.0.0.1:${port}:7777`, ref],
-      { encoding: "utf8" },
-    ).trim();
-    const started = Date.now();
-    try {
-      toAnswer.push((await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => true, POLL_MS)).ms);
-      dockerRun.push(started - t0);
-    } finally {
-      execFileSync(docker, ["rm", "-f", id], { stdio: "ignore" });
+  // `runs` starts of `docker run -d … <ref> <cmd>`: until the daemon returns, and until the answer.
+  const starts = async (network: (port: number) => { flags: string[]; cmd: string[] }) => {
+    const dockerRun: number[] = [];
+    const toAnswer: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const port = await freePort();
+      const { flags, cmd } = network(port);
+      const t0 = Date.now();
+      const id = execFileSync(
+        docker,
+        ["run", "-d", "--rm", "--read-only", "--cap-drop", "ALL", ...flags, ref, ...cmd],
+        { encoding: "utf8" },
+      ).trim();
+      const started = Date.now();
+      try {
+        toAnswer.push(requireV3(await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => true, POLL_MS)));
+        dockerRun.push(started - t0);
+      } finally {
+        execFileSync(docker, ["rm", "-f", id], { stdio: "ignore" });
+      }
     }
-  }
+    return { dockerRun, toAnswer };
+  };
+  // As the CloudQuery CLI runs a docker plugin: its own network namespace, the port published.
+  const { dockerRun, toAnswer } = await starts((port) => ({
+    flags: ["-p", `127.0.0.1:${port}:7777`],
+    cmd: [],
+  }));
+  // No network namespace of its own: what the daemon's namespace setup costs.
+  const hostNet = await starts((port) => ({
+    flags: ["--network", "host"],
+    cmd: ["serve", "--address", `127.0.0.1:${port}`],
+  }));
   const native: number[] = [];
   const floor: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -89,7 +118,7 @@ export async function startBreakdown(
     let alive = true;
     child.on("exit", () => (alive = false));
     try {
-      native.push((await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => alive, POLL_MS)).ms);
+      native.push(requireV3(await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => alive, POLL_MS)));
       const c0 = Date.now();
       await getVersions(`127.0.0.1:${port}`);
       floor.push(Date.now() - c0);
@@ -110,6 +139,7 @@ export async function startBreakdown(
     ],
     ["  docker run -d returns (create + start: the daemon)", med(dockerRun)],
     ["  then → first answer", med(toAnswer.map((t, i) => t - dockerRun[i]))],
+    ["  the same with --network host (no network namespace)", med(hostNet.toAnswer)],
     [`  the same binary outside Docker: exec → first answer`, med(native)],
     [
       `  of which package inits (${traced.packages})`,
