@@ -2,7 +2,7 @@
 // the publish job's timeout (release.yml), the longest a lock's holder can live.
 import * as assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -130,6 +130,10 @@ describe("stateLock: what to do after a failed attempt (lockStep)", () => {
 });
 
 describe("stateLocks: the one implementation the entry points share", () => {
+  // Each test's lock files live in a directory of its own, removed after it.
+  let dir = "";
+  beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), "locks-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
   // A lock file as the file backend writes it, by a pid that has exited on this host.
   function staleLockLog(dir: string): { log: string; file: string } {
     const file = path.join(dir, ".pulumi/locks/organization/p/local/x1.json");
@@ -144,7 +148,6 @@ describe("stateLocks: the one implementation the entry points share", () => {
   }
 
   it("deletes a stale lock file (and its attributes) and runs the update again", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "locks-"));
     const { log, file } = staleLockLog(dir);
     let calls = 0;
     const out = await withStateLock(
@@ -161,7 +164,6 @@ describe("stateLocks: the one implementation the entry points share", () => {
   });
 
   it("waits for a live lock, then fails naming the cancel command; leaves the lock", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "locks-"));
     const file = path.join(dir, "l.json");
     writeFileSync(file, "{}");
     const log = `the stack is currently locked by 1 lock(s)\n  file://${file}: created by root@${hostname()} (pid ${process.pid}) at ${new Date().toISOString()}\n`;
