@@ -183,8 +183,15 @@ stop_one() {
 	fi
 	rm -f "$(pidfile "${name}")"
 	if [[ "${name}" == dockerd ]]; then
+		# The daemon leaves its default sandbox's network namespace bind-mounted in its exec-root
+		# (docker-exec/netns/default), which makes the directory busy: unmount what it left, deepest first.
+		local m
+		while read -r m; do
+			as_root umount "${m}" 2>/dev/null || log "dockerd: warning: could not unmount ${m}"
+		done < <(awk -v a="${CQ_RUN_DIR}/docker-exec/" -v b="${DOCKER_DATA_ROOT}/" \
+			'index($2, a) == 1 || index($2, b) == 1 { print $2 }' /proc/self/mounts | sort -r)
 		as_root rm -rf "${DOCKER_DATA_ROOT}" "${CQ_RUN_DIR}/docker-exec" ||
-			log "dockerd: warning: could not remove ${DOCKER_DATA_ROOT} (the next start retries)"
+			log "dockerd: warning: could not remove ${DOCKER_DATA_ROOT} or ${CQ_RUN_DIR}/docker-exec (the next start retries)"
 	fi
 	log "${name}: stopped (pid ${pid})"
 }
