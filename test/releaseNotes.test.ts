@@ -6,14 +6,13 @@ import * as path from "node:path";
 import {
   HUB_TEAM,
   isPrerelease,
-  orderedRegistries,
-  parseReleaseOutputs,
   PLUGIN_NAME,
   previousRelease,
   releaseMeta,
   ReleaseNotesError,
   renderReleaseNotes,
 } from "../tooling/releaseNotes";
+import { orderedRegistries, parseReleaseOutputs } from "../tooling/releaseOutputs";
 import { signingIdentity } from "../lib/release";
 import { type VisibilityFinding } from "../tooling/visibility";
 

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 
 import { REGISTRY_CA_ENV } from "./exactTagGuard";
-import { orderedRegistries, parseReleaseOutputs } from "./releaseNotes";
+import { orderedRegistries, parseReleaseOutputs } from "./releaseOutputs";
 import { type FetchedManifest, RegistryClient, RegistryError } from "./registryClient";
 import {
   type AnonymousRead,

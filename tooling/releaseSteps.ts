@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig, PROJECT, type StackConfig } from "../lib/config";
 import { normaliseVersion, rfc3339Seconds } from "../lib/configValues";
 import { allowedRegistries } from "../lib/imageRegistries";
-import { orderedRegistries, parseReleaseOutputs, ReleaseStackOutputs } from "./releaseNotes";
+import { orderedRegistries, parseReleaseOutputs, ReleaseStackOutputs } from "./releaseOutputs";
 import { RELEASE_TAG_PREFIX, signingIdentity } from "../lib/release";
 
 /** Raised for a refused input; the message says which one and why. */
