@@ -58,6 +58,12 @@ t0=${SECONDS}
 log() { printf '[rehearse-release] %s\n' "$*" >&2; }
 die() {
 	log "FAIL: $*"
+	# REHEARSAL_LOG_DIR: where to keep the failed run's logs (the session is removed at exit).
+	if [[ -n "${REHEARSAL_LOG_DIR:-}" && -n "${work:-}" ]]; then
+		mkdir -p "${REHEARSAL_LOG_DIR}"
+		cp "${work}"/*.log "${REHEARSAL_LOG_DIR}/" 2>/dev/null || true
+		log "logs kept in ${REHEARSAL_LOG_DIR}"
+	fi
 	exit 1
 }
 # expect WHAT GOT WANT
@@ -564,8 +570,13 @@ release_up() {
 	shift 3
 	env GITHUB_SHA="${sha}" GITHUB_REF="refs/tags/${version}" GITHUB_REF_NAME="${version}" \
 		PULUMI_UP_COMMAND="${local_up}" GITHUB_OUTPUT="${work}/github-output.${name}" "$@" \
-		bash scripts/release/up.sh >"${work}/up-${name}.log" 2>&1 ||
-		die "up.sh (${name}) failed: $(tail -n 30 "${work}/up-${name}.log")"
+		bash scripts/release/up.sh >"${work}/up-${name}.log" 2>&1 || {
+		local rc=$? how
+		# 128+N: up.sh was ended by signal N, and wrote nothing more (its log just stops).
+		how="exit ${rc}"
+		((rc > 128)) && how="killed by SIG$(kill -l $((rc - 128)))"
+		die "up.sh (${name}) failed (${how}): $(tail -n 30 "${work}/up-${name}.log")"
+	}
 }
 # images_in_state: how many docker-build Images the stack holds (0: nothing can have been built).
 images_in_state() {

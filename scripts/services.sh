@@ -114,6 +114,27 @@ check_loopback() {
 	[[ "${DOCKER_HOST}" == unix://* ]] || die "DOCKER_HOST=${DOCKER_HOST} must be a unix:// socket"
 }
 
+# bound_registry: the registry's storage persists across runs and every rehearsal pushes new
+# images; deleting a tag leaves its blobs (and the untagged platform manifests that hold them).
+# Distribution 2.8's `garbage-collect --delete-untagged` would also delete the platform manifests of
+# a tagged index, so: above CQ_REGISTRY_MAX_MB (default 6144) of storage, every repository but the
+# base images (cq-build/) and the local stack's (cq-source-s3) is removed — the rehearsals reset
+# theirs at start anyway, and BuildKit keeps its own cache — then, always, an offline
+# garbage-collect of the blobs nothing references. Only while the registry is stopped.
+bound_registry() {
+	local root="${CQ_DATA_DIR}/registry" repos used
+	repos="${root}/docker/registry/v2/repositories"
+	[[ -d "${repos}" ]] || return 0
+	used="$(du -sm "${root}" | cut -f1)"
+	if ((used > ${CQ_REGISTRY_MAX_MB:-6144})); then
+		find "${repos}" -mindepth 1 -maxdepth 1 -type d ! -name cq-build ! -name cq-source-s3 -exec rm -rf {} +
+		log "registry: ${used} MB > ${CQ_REGISTRY_MAX_MB:-6144} MB: removed the rehearsals' repositories"
+	fi
+	/usr/bin/docker-registry garbage-collect "${ETC}/registry.yml" >/dev/null 2>&1 ||
+		log "registry: warning: garbage-collect failed (the storage is left as it was)"
+	log "registry: storage ${used} MB → $(du -sm "${root}" | cut -f1) MB"
+}
+
 start_one() {
 	local name="$1" pid argv=() i
 	if pid="$(our_pid "${name}")"; then
@@ -135,6 +156,7 @@ start_one() {
 		check_sudo
 		via=(sudo -n)
 	fi
+	if [[ "${name}" == registry ]]; then bound_registry; fi
 	if [[ "${name}" == dockerd ]]; then
 		# A new data-root every start: this run sees what a freshly booted machine's daemon sees.
 		as_root rm -rf "${DOCKER_DATA_ROOT}" || die "dockerd: cannot empty ${DOCKER_DATA_ROOT}"

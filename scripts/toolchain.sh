@@ -258,6 +258,12 @@ root = "${CQ_DATA_DIR}/buildkit"
   enabled = true
   platforms = ["linux/amd64", "linux/arm64"]
   gc = true
+  # Bounded in bytes: the cache persists across runs, and a VM's disk quota can be far below the
+  # size statfs reports, which BuildKit's default percentages are taken of. A cold 2-arch build
+  # and its Go caches take ≈ 3 GB.
+  reservedSpace = "2GB"
+  maxUsedSpace = "8GB"
+  minFreeSpace = "10GB"
 
 [worker.containerd]
   enabled = false
