@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 
-import { buildLogCollector, stepState } from "./lib/buildlog";
+import { buildLogCollector, requireCold } from "./lib/buildlog";
 import { compileBreakdown, startBreakdown } from "./lib/benchBreakdown";
 import { stepDurations } from "./lib/buildProfile";
 import { rehearsalEnv } from "./lib/env";
@@ -71,20 +71,6 @@ function buildBreakdown(buildLog: Record<string, string[]>): [string, string][] 
         .filter((t) => t.seconds >= 1)
         .map((t): [string, string] => [`  ${resource}: ${t.step.slice(0, 70)}`, `${t.seconds.toFixed(1)} s`]),
     );
-}
-
-/**
- * Refuses a figure that did less work than it claims: every Image of a "cold" build must have run
- * its `go build` (not a cache hit, not missing from the log).
- */
-function requireCold(label: string, buildLog: Record<string, string[]>): void {
-  const images = Object.keys(buildLog);
-  const notCold = images.filter((r) => stepState(buildLog[r], /go build/) !== "ran");
-  if (images.length === 0 || notCold.length > 0) {
-    throw new Error(
-      `${label}: not a cold build (go build did not run in ${notCold.join(", ") || "any Image: no build log"}); the figure is refused`,
-    );
-  }
 }
 
 function prune(): void {

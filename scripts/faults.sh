@@ -381,7 +381,7 @@ for fault in "${faults[@]}"; do
 		releases_before="$(registry_snapshot "${image#*/}" | grep -v '^buildcache-')" || die "${fault}: could not read ${image}"
 		# As a release re-run leaves it (exact-tags.sh): the stack file says "join ${tag}'s
 		# platform digests". A local run must build its tree anyway (a CI run once joined them).
-		reuse="$(curl -fsS --cacert "${CQ_REGISTRY_CA}" "${REGISTRY_ACCEPT[@]}" "https://${CQ_REGISTRY}/v2/${image#*/}/manifests/${tag}" |
+		reuse="$(registry_manifest "${image#*/}" "${tag}" |
 			jq -c '[.manifests[] | select(.platform.os == "linux") | {key: "linux/\(.platform.architecture)", value: .digest}] | from_entries')"
 		(cd "${work}/checkout-local" && pulumi config set --stack local reusePlatformDigests "${reuse}")
 		start_local "${fault}" "${work}/checkout-local"

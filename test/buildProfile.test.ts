@@ -8,6 +8,7 @@ import {
   median,
   moduleOf,
   parseInitTrace,
+  requireCompiled,
   stepDurations,
 } from "../scripts/lib/buildProfile";
 
@@ -163,4 +164,20 @@ describe("bench breakdown: median", () => {
   ];
   for (const [xs, want] of rows)
     it(`of ${JSON.stringify(xs)} is ${want}`, () => assert.equal(median(xs), want));
+});
+
+describe("requireCompiled: a cold compile profile must have compiled something", () => {
+  it("accepts hundreds of packages", () =>
+    assert.doesNotThrow(() => requireCompiled({ packages: 773, compileCpuSeconds: 158 })));
+  for (const p of [
+    { packages: 0, compileCpuSeconds: 0 },
+    { packages: 0, compileCpuSeconds: 3 },
+    { packages: 12, compileCpuSeconds: 0 },
+  ]) {
+    it(`refuses ${JSON.stringify(p)}`, () =>
+      assert.throws(
+        () => requireCompiled(p),
+        new RegExp(`^Error: the cold compile profile counted ${p.packages} packages compiled: refused$`),
+      ));
+  }
 });

@@ -7,8 +7,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 
-import { stepState } from "../scripts/lib/buildlog";
-import { decodeVersions } from "../scripts/lib/discovery";
+import { requireCold, stepState } from "../scripts/lib/buildlog";
+import { decodeVersions, requireProtocol3 } from "../scripts/lib/discovery";
 import { rehearsalEnv } from "../scripts/lib/env";
 import { deriveReleaseTags } from "../lib/release";
 import { describePush, effectiveConfig, gitConfig, parseSetting } from "../scripts/local-stack";
@@ -167,6 +167,31 @@ describe("rehearsal helpers", () => {
       assert.strictEqual(
         stepState([...log, "#11 [build 3/6] RUN go mod download", "#11 DONE 3.0s"], /go mod download/),
         "ran",
+      ));
+  });
+
+  describe("the bench's refusals: a figure that did less work than it claims", () => {
+    const ran = ["#9 [build 6/6] RUN go build -o /out/x .", "#9 DONE 12.3s"];
+    const cached = ["#9 [build 6/6] RUN go build -o /out/x .", "#9 CACHED"];
+    it("requireCold accepts a build whose every Image ran go build", () =>
+      assert.doesNotThrow(() =>
+        requireCold("cold", { "plugin-linux-amd64": ran, "plugin-linux-arm64": ran }),
+      ));
+    it("requireCold refuses one Image's cache hit, naming it", () =>
+      assert.throws(
+        () => requireCold("cold build, 2 arch", { "plugin-linux-amd64": ran, "plugin-linux-arm64": cached }),
+        /^Error: cold build, 2 arch: not a cold build \(go build did not run in plugin-linux-arm64\); the figure is refused$/,
+      ));
+    it("requireCold refuses a build with no log at all", () =>
+      assert.throws(() => requireCold("cold", {}), /go build did not run in any Image: no build log/));
+    it("requireCold refuses a go build that never finished", () =>
+      assert.throws(() => requireCold("cold", { x: [ran[0]] }), /did not run in x\)/));
+    it("requireProtocol3 passes the time of a plugin's answer", () =>
+      assert.strictEqual(requireProtocol3({ versions: [0, 1, 2, 3], ms: 17 }), 17));
+    it("requireProtocol3 refuses an answer without protocol 3", () =>
+      assert.throws(
+        () => requireProtocol3({ versions: [1, 2], ms: 17 }),
+        /^Error: GetVersions answered \[1,2\], no protocol 3: the start figure is refused$/,
       ));
   });
 

@@ -6,8 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { compileProfile, type GoAction, median, parseInitTrace } from "./buildProfile";
-import { firstAnswer, freePort, getVersions } from "./discovery";
+import { compileProfile, type GoAction, median, parseInitTrace, requireCompiled } from "./buildProfile";
+import { firstAnswer, freePort, getVersions, requireProtocol3 } from "./discovery";
 
 /**
  * Which packages compile longest: the image's `go build` (same GOFLAGS, linux/arm64: the
@@ -30,10 +30,7 @@ export function compileBreakdown(pluginDir: string): [string, string][] {
       stdio: ["ignore", "ignore", "inherit"],
     });
     const p = compileProfile(JSON.parse(fs.readFileSync(graph, "utf8")) as GoAction[], 5);
-    // An empty GOCACHE compiles hundreds of packages; none means the graph was not what we read.
-    if (p.packages === 0 || p.compileCpuSeconds === 0) {
-      throw new Error(`the cold compile profile counted ${p.packages} packages compiled: refused`);
-    }
+    requireCompiled(p);
     return [
       [
         "cold go build linux/arm64 on the host (empty GOCACHE)",
@@ -51,16 +48,6 @@ export function compileBreakdown(pluginDir: string): [string, string][] {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The answer's time, if it is a plugin's answer (protocol 3 among its versions); refused otherwise. */
-function requireV3(answer: { versions: number[]; ms: number }): number {
-  if (!answer.versions.includes(3)) {
-    throw new Error(
-      `GetVersions answered ${JSON.stringify(answer.versions)}, no protocol 3: the start figure is refused`,
-    );
-  }
-  return answer.ms;
 }
 
 /**
@@ -91,7 +78,9 @@ export async function startBreakdown(
       ).trim();
       const started = Date.now();
       try {
-        toAnswer.push(requireV3(await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => true, POLL_MS)));
+        toAnswer.push(
+          requireProtocol3(await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => true, POLL_MS)),
+        );
         dockerRun.push(started - t0);
       } finally {
         execFileSync(docker, ["rm", "-f", id], { stdio: "ignore" });
@@ -118,7 +107,7 @@ export async function startBreakdown(
     let alive = true;
     child.on("exit", () => (alive = false));
     try {
-      native.push(requireV3(await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => alive, POLL_MS)));
+      native.push(requireProtocol3(await firstAnswer(`127.0.0.1:${port}`, t0, 60_000, () => alive, POLL_MS)));
       const c0 = Date.now();
       await getVersions(`127.0.0.1:${port}`);
       floor.push(Date.now() - c0);

@@ -156,3 +156,13 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/**
+ * Refuses a "cold" compile profile that compiled nothing: an empty GOCACHE compiles hundreds of
+ * packages, so none means the action graph was not what was read (or the cache was warm).
+ */
+export function requireCompiled(p: { packages: number; compileCpuSeconds: number }): void {
+  if (p.packages === 0 || p.compileCpuSeconds === 0) {
+    throw new Error(`the cold compile profile counted ${p.packages} packages compiled: refused`);
+  }
+}

@@ -24,6 +24,20 @@ export function stepState(
   return ran.length > 0 && cached.length + ran.length === ids.length ? "ran" : "unfinished";
 }
 
+/**
+ * Refuses a figure that did less work than it claims: every Image of a "cold" build must have run
+ * its `go build` (not a cache hit, not missing from the log).
+ */
+export function requireCold(label: string, buildLog: Record<string, string[]>): void {
+  const images = Object.keys(buildLog);
+  const notCold = images.filter((r) => stepState(buildLog[r], /go build/) !== "ran");
+  if (images.length === 0 || notCold.length > 0) {
+    throw new Error(
+      `${label}: not a cold build (go build did not run in ${notCold.join(", ") || "any Image: no build log"}); the figure is refused`,
+    );
+  }
+}
+
 /** The engine events an `up` needs to watch (a structural subset of automation's EngineEvent). */
 interface BuildEvent {
   diagnosticEvent?: { urn?: string; ephemeral?: boolean; message: string };

@@ -107,3 +107,13 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** The answer's time, if it is a plugin's answer (protocol 3 among its versions); refused otherwise. */
+export function requireProtocol3(answer: { versions: number[]; ms: number }): number {
+  if (!answer.versions.includes(3)) {
+    throw new Error(
+      `GetVersions answered ${JSON.stringify(answer.versions)}, no protocol 3: the start figure is refused`,
+    );
+  }
+  return answer.ms;
+}

@@ -3,6 +3,7 @@
 # TypeScript side):
 #   registry_tags REPO         every tag of REPO, sorted; nothing when REPO does not exist
 #   registry_digest REPO TAG   the digest the registry serves for REPO:TAG
+#   registry_manifest REPO TAG the manifest (or index) itself, JSON
 #   registry_snapshot REPO     "tag digest" per tag: what "nothing moved" compares
 #   registry_delete REPO TAG DIGEST
 #                              deletes the manifest DIGEST (TAG only names it in the message),
@@ -27,6 +28,10 @@ registry_tags() {
 registry_digest() {
 	curl -fsS --cacert "${CQ_REGISTRY_CA:?}" -o /dev/null -w '%header{docker-content-digest}' \
 		"${REGISTRY_ACCEPT[@]}" "https://${CQ_REGISTRY:?}/v2/$1/manifests/$2"
+}
+
+registry_manifest() {
+	curl -fsS --cacert "${CQ_REGISTRY_CA:?}" "${REGISTRY_ACCEPT[@]}" "https://${CQ_REGISTRY:?}/v2/$1/manifests/$2"
 }
 
 registry_snapshot() {
